@@ -1,0 +1,45 @@
+"""recogym: a fast, faithful RecoGym, the reinforcement-learning simulator for
+product recommendation.
+
+>>> import recogym
+>>> env = recogym.make('reco-gym-v1')
+>>> env.init_gym({**recogym.env_1_args, 'random_seed': 42})
+>>> env.reset()
+>>> observation, reward, done, info = env.step(None)
+"""
+from . import agents
+from .env import RecoEnv, RecoEnv0, RecoEnv1, make
+from .evaluation import AgentResult, ctr_interval, test_agent
+from .logs import Logs
+from .params import (
+    Configuration,
+    DefaultTimeGenerator,
+    NormalTimeGenerator,
+    env_0_args,
+    env_1_args,
+    env_args,
+)
+from .session import Action, Context, Session
+
+__version__ = "0.2.0"
+
+__all__ = [
+    "Action",
+    "AgentResult",
+    "Configuration",
+    "Context",
+    "DefaultTimeGenerator",
+    "Logs",
+    "NormalTimeGenerator",
+    "RecoEnv",
+    "RecoEnv0",
+    "RecoEnv1",
+    "Session",
+    "agents",
+    "ctr_interval",
+    "env_0_args",
+    "env_1_args",
+    "env_args",
+    "make",
+    "test_agent",
+]

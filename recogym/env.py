@@ -1,0 +1,355 @@
+"""The classic RecoGym env: ``init_gym``, ``reset``, ``step``, ``step_offline``,
+``generate_logs``, as in RecoGym's getting-started notebook."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from . import _core
+from .logs import Logs, simulate_logs
+from .model import build_engine, build_static, legacy_mt19937
+from .params import Configuration, resolve_env_args
+from .session import Action, Session, as_action, check_action
+
+__all__ = ["RecoEnv", "RecoEnv0", "RecoEnv1", "make", "ENV_IDS", "MAX_USER_ID"]
+
+ENV_IDS = ("reco-gym-v1", "reco-gym-v0")
+MAX_USER_ID = 2**63 - 1
+
+
+class RecoEnv:
+    """A stream of simulated users, one episode per user.
+
+    Each user starts with an organic session; then the agent recommends a
+    product at each step until the user leaves.
+
+    Build it with :func:`recogym.make` and configure it with :meth:`init_gym`.
+    """
+
+    model = ""
+
+    def __init__(self) -> None:
+        self.config: Configuration | None = None
+        self._engine: _core.Engine | None = None
+
+    # -- configuration ---------------------------------------------------
+
+    def init_gym(self, args: Mapping[str, Any] | None = None) -> None:
+        """Configure the env from ``args`` (``env_1_args``-style dict or
+        Configuration; missing keys take the model's defaults) and start the
+        user stream at user 0.
+
+        Raises
+        ------
+        ValueError, TypeError
+            If an argument is outside its allowed values.
+        """
+        self.config = resolve_env_args(self.model, args)
+        self.num_products = self.config.num_products
+        self._static = build_static(self.model, self.config)
+        self._logging_agent = self.config.get("agent")
+        legacy_normal_time = self.config.rng == "legacy" and self.config.time_generator == "normal"
+        # 0.1.3.0's normal time generator keeps one stream that reseeding leaves alone.
+        self._time_generator = legacy_mt19937(self.config.random_seed) if legacy_normal_time else None
+        self.reset_random_seed()
+
+    def reset_random_seed(self, epoch: int = 0) -> None:
+        """Restart the user stream: the next :meth:`reset` meets user 0 again,
+        with draws seeded by ``random_seed + epoch``."""
+        self._require_init()
+        self._engine = build_engine(self.model, self.config, self._static, epoch=epoch,
+                                    time_generator=self._time_generator)
+        self._next_user = 0
+        self._in_episode = False
+
+    def _require_init(self) -> None:
+        if self.config is None:
+            raise RuntimeError(f"call init_gym(args) on this {self.model} env first")
+
+    # -- one user at a time ----------------------------------------------
+
+    def reset(self, user_id: int | None = None) -> None:
+        """Start a user: the next one (ids count up from 0), or ``user_id``.
+
+        In the default random-number mode a user's draws depend only on
+        ``(random_seed, user_id)``; in legacy mode users draw in turn from one
+        stream, so ``user_id`` is only a label.
+        """
+        self._require_init()
+        if user_id is None:
+            user_id = self._next_user
+        elif isinstance(user_id, (bool, np.bool_)) or not isinstance(user_id, (int, np.integer)):
+            raise TypeError(f"user_id must be an integer in [0, {MAX_USER_ID}], got {user_id!r}")
+        elif not 0 <= user_id <= MAX_USER_ID:
+            raise ValueError(f"user_id must be in [0, {MAX_USER_ID}], got {user_id}")
+        self._user = int(user_id)
+        self._next_user = self._user + 1
+        self._engine.start(0, self._user)
+        self._in_episode = True
+        self._first_step = True
+        self._done = False
+        self._last_observation: Session | None = None
+        self._last_reward: int | None = None
+        if self._logging_agent is not None:
+            self._logging_agent.reset()
+
+    def step(self, action: int | None):
+        """Show product ``action`` to the user.
+
+        The first step of a user takes ``action=None`` and returns its first
+        organic session.
+
+        Returns
+        -------
+        observation : Session or None
+            The products viewed since the last step, ``None`` if none.
+        reward : int or None
+            1 if the user clicked ``action``, else 0; ``None`` on the first step.
+        done : bool
+            True once the user has left; call :meth:`reset` for the next one.
+        info : dict
+            Empty.
+
+        Raises
+        ------
+        RuntimeError
+            Before :meth:`reset`, or after the user is done.
+        TypeError, ValueError
+            If ``action`` is not an integer in ``[0, num_products)``, or is
+            ``None`` after the first step.
+        """
+        if not getattr(self, "_in_episode", False):
+            raise RuntimeError("call reset() before step()")
+        if self._done:
+            raise RuntimeError("this user is done: call reset() to start the next user before step()")
+        if self._first_step:
+            if action is not None:
+                raise ValueError(f"the first step of a user takes action=None (it returns the first "
+                                 f"organic session), got {action!r}")
+            self._first_step = False
+            reward = None
+        else:
+            if action is None:
+                raise TypeError(f"action must be an integer product index in [0, {self.num_products}); "
+                                "None is only for the first step of a user")
+            reward = self._engine.recommend(0, check_action(action, self.num_products))
+        observation = self._organic_session()
+        self._done = self._engine.slot_state(0) == _core.STOP_STATE
+        self._last_observation, self._last_reward = observation, reward
+        return observation, reward, self._done, {}
+
+    def _organic_session(self) -> Session | None:
+        count = self._engine.organic_session(0)
+        if count == 0:
+            return None
+        views, times = self._engine.session_buffers()
+        session = Session(views[:count].tolist(), times[:count].tolist(), self._user)
+        while count == len(views):
+            count = self._engine.organic_session(0)
+            session.extend(("pageview", view) for view in views[:count].tolist())
+            session.times.extend(times[:count].tolist())
+        return session
+
+    def step_offline(self, *_ignored):
+        """One step under the logging policy: uniform random, or the ``agent``
+        given in the env args.
+
+        Returns
+        -------
+        action : Action or None
+            The product shown (an ``int`` with its propensity in ``action.ps``);
+            ``None`` on the first step.
+        observation, reward, done, info
+            As :meth:`step`.
+        """
+        if not getattr(self, "_in_episode", False):
+            raise RuntimeError("call reset() before step_offline()")
+        if self._first_step:
+            return (None, *self.step(None))
+        action = self._logging_action()
+        return (action, *self.step(int(action)))
+
+    def _logging_action(self) -> Action:
+        if self._done:
+            raise RuntimeError("this user is done: call reset() to start the next user before step_offline()")
+        if self._logging_agent is not None:
+            choice = self._logging_agent.act(self._last_observation, self._last_reward, self._done)
+            return as_action(choice, self.num_products)
+        return Action(self._engine.uniform_action(0), 1.0 / self.num_products, self._uniform_ps_all())
+
+    def _skip_phantom_action(self) -> None:
+        """In legacy mode, make the logging policy's draw that 0.1.3.0 makes
+        after a user's last step (for a log row it never shows), so later
+        users meet the same random numbers."""
+        if self.config.rng != "legacy":
+            return
+        if self._logging_agent is not None:
+            self._logging_agent.act(self._last_observation, self._last_reward, True)
+        else:
+            self._engine.uniform_action(0)
+
+    def _uniform_ps_all(self):
+        return np.full(self.num_products, 1.0 / self.num_products) if self.config.with_ps_all else ()
+
+    def click_probability(self, action: int) -> float:
+        """The true probability that the current user would click ``action`` now."""
+        if not getattr(self, "_in_episode", False):
+            raise RuntimeError("call reset() before click_probability()")
+        return self._engine.click_probability(0, as_action(action, self.num_products))
+
+    # -- many users --------------------------------------------------------
+
+    def generate_logs(
+        self,
+        num_offline_users: int,
+        agent: Any = None,
+        num_organic_offline_users: int = 0,
+    ) -> pd.DataFrame:
+        """Logs of a logging policy on new users, as a DataFrame with columns
+        t, u, z, v, a, c, ps (and ps-a with ``with_ps_all``).
+
+        User ids start at 0: the first ``num_organic_offline_users`` contribute
+        one organic session each, the next ``num_offline_users`` their whole
+        timeline. ``agent`` (default: the env's ``agent`` arg, else uniform
+        random) chooses the actions.
+        """
+        self._require_init()
+        for name, value in (("num_offline_users", num_offline_users),
+                            ("num_organic_offline_users", num_organic_offline_users)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        agent = agent if agent is not None else self._logging_agent
+        self._in_episode = False
+        if agent is None:
+            return self.simulate(num_offline_users, num_organic_offline_users).to_pandas(
+                self._uniform_ps_all() if self.config.with_ps_all else None)
+        return self._agent_logs(agent, num_offline_users, num_organic_offline_users)
+
+    def simulate(self, num_users: int, num_organic_users: int = 0, first_user: int = 0,
+                 policy: np.ndarray | None = None) -> Logs:
+        """Columnar logs (numpy arrays, with the true click probability of
+        every impression) of ``num_users`` users from ``first_user`` on.
+
+        ``policy`` is a fixed probability vector over products; the default is
+        uniform. In legacy mode users continue the env's one random stream.
+        """
+        self._require_init()
+        self._in_episode = False
+        self._engine.state["markov_state"][0] = _core.EMPTY_SLOT
+        with tqdm(total=num_users + num_organic_users, desc="Users", disable=None, leave=False) as progress:
+            return simulate_logs(self._engine, first_user, num_users, num_organic_users, policy,
+                                 progress=progress)
+
+    def _agent_logs(self, agent, num_offline_users: int, num_organic_offline_users: int) -> pd.DataFrame:
+        saved_agent, self._logging_agent = self._logging_agent, agent
+        rows: dict[str, list] = {name: [] for name in ("t", "u", "z", "v", "a", "c", "ps", "ps-a")}
+
+        def store_views(observation: Session | None) -> None:
+            if observation is None:
+                return
+            for (_, view), time in zip(observation, observation.times):
+                for name, value in zip(rows, (time, observation.user, "organic", view, None, None, np.nan, None)):
+                    rows[name].append(value)
+
+        try:
+            total = num_organic_offline_users + num_offline_users
+            for user in tqdm(range(total), desc="Users", disable=None, leave=False):
+                self.reset(user)
+                time = self._engine.state["time"][0]
+                action, observation, reward, done, _ = self.step_offline()
+                store_views(observation)
+                if user < num_organic_offline_users:
+                    continue
+                while not done:
+                    time = self._engine.state["time"][0]
+                    action, observation, reward, done, _ = self.step_offline()
+                    for name, value in zip(rows, (time, user, "bandit", None, int(action), reward,
+                                                  action.ps, action.ps_all)):
+                        rows[name].append(value)
+                    store_views(observation)
+                self._skip_phantom_action()
+        finally:
+            self._logging_agent = saved_agent
+            self._in_episode = False
+        frame = pd.DataFrame({
+            "t": np.array(rows["t"], dtype=np.float64),
+            "u": np.array(rows["u"], dtype=np.int64),
+            "z": pd.Categorical(rows["z"], categories=["organic", "bandit"]),
+            "v": pd.array(rows["v"], dtype="Int32"),
+            "a": pd.array(rows["a"], dtype="Int32"),
+            "c": pd.array(rows["c"], dtype="Int8"),
+            "ps": np.array(rows["ps"], dtype=np.float64),
+        })
+        if self.config.with_ps_all:
+            frame["ps-a"] = rows["ps-a"]
+        return frame
+
+
+class RecoEnv1(RecoEnv):
+    """reco-gym-v1: the latent-factor user model.
+
+    Description
+        Each user has a latent vector ``omega`` (size ``K``) that drifts by a
+        random walk while the user browses. Organic views are drawn from
+        ``softmax(Gamma @ omega + mu_organic)``; a recommendation of product
+        ``a`` is clicked with probability ``ff(beta[a] @ omega + mu_bandit[a])``.
+        A Markov chain moves the user between organic, bandit and leaving.
+    Action Space
+        An integer in ``[0, num_products)``: the recommended product.
+    Observation Space
+        ``None`` or a :class:`~recogym.Session` of ``('pageview', product)``.
+    Rewards
+        1 for a click, 0 otherwise (``None`` on a user's first step).
+    Starting State
+        Organic, with ``omega ~ N(0, sigma_omega_initial^2 I)``.
+    Episode End
+        When the chain moves to the leave state.
+    Arguments
+        ``recogym.env_1_args``.
+    Version History
+        v1: RecoGym 0.1.3.0's model; ``rng='legacy'`` reproduces its draws.
+    """
+
+    model = "reco-gym-v1"
+
+
+class RecoEnv0(RecoEnv):
+    """reco-gym-v0: the cluster user model.
+
+    Description
+        Products form ``num_clusters`` equal clusters. Views move uniformly
+        within the cluster of the last viewed product; the click probability
+        of ``a`` after viewing ``v`` is fixed per pair (``phi_var`` sets its
+        noise).
+    Action Space
+        An integer in ``[0, num_products)``.
+    Observation Space
+        ``None`` or a :class:`~recogym.Session` of ``('pageview', product)``.
+    Rewards
+        1 for a click, 0 otherwise (``None`` on a user's first step).
+    Starting State
+        Organic, after a uniformly drawn (unlogged) product.
+    Episode End
+        When the chain moves to the leave state.
+    Arguments
+        ``recogym.env_0_args``.
+    Version History
+        v0: RecoGym 0.1.3.0's model; ``rng='legacy'`` reproduces its draws.
+    """
+
+    model = "reco-gym-v0"
+
+
+def make(env_id: str) -> RecoEnv:
+    """A new, unconfigured env: ``make('reco-gym-v1')`` or ``make('reco-gym-v0')``.
+
+    Call ``init_gym(args)`` on it before use, as with ``gym.make`` in RecoGym.
+    """
+    envs = {"reco-gym-v1": RecoEnv1, "reco-gym-v0": RecoEnv0}
+    if env_id not in envs:
+        raise ValueError(f"unknown env id {env_id!r}; choose one of {ENV_IDS}")
+    return envs[env_id]()

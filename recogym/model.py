@@ -1,0 +1,165 @@
+"""The models' fixed parameters, drawn once per ``random_seed``, and the arrays
+an :class:`~recogym._core.Engine` runs on.
+
+reco-gym-v1 (latent factors): a user is a vector ``omega`` of size K. Organic
+views follow ``softmax(Gamma @ omega + mu_organic)``; the click probability of
+product ``a`` is ``ff(beta[a] @ omega + mu_bandit[a])``; ``beta`` is ``Gamma``
+with ``number_of_flips`` pairs of similar products swapped.
+
+reco-gym-v0 (clusters): products fall into ``num_clusters`` equal clusters;
+views move uniformly within the viewed product's cluster, and the click
+probability of product ``a`` after viewing ``v`` is
+``sigmoid(P / 5 * (T + T.T)[a, v] + phi[a, v] - 5)``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.special import expit
+
+from . import _core
+from .params import Configuration
+
+__all__ = ["StaticParameters", "build_static", "build_engine", "legacy_mt19937", "STATIC_STREAM"]
+
+#: Philox key word that the default mode's fixed parameters are drawn with;
+#: user ids are below 2**63, so it never names a user.
+STATIC_STREAM = 2**64 - 1
+
+StaticParameters = dict[str, Any]
+
+
+def legacy_mt19937(seed: int) -> np.random.MT19937:
+    """The bit generator of ``RandomState(seed)``, seeded as 0.1.3.0 seeds it."""
+    state = np.random.RandomState(seed).get_state(legacy=False)
+    generator = np.random.MT19937()
+    generator.state = {"bit_generator": "MT19937", "state": state["state"]}
+    return generator
+
+
+def transition_cdf(config: Configuration) -> np.ndarray:
+    """Cumulative rows of the organic/bandit/stop chain, normalised as
+    ``RandomState.choice`` normalises them."""
+    # 0.1.3.0 uses prob_leave_organic in the bandit row too; legacy mode keeps it.
+    leave_bandit = config.prob_leave_organic if config.rng == "legacy" else config.prob_leave_bandit
+    rows = np.array([
+        [0.0, config.prob_organic_to_bandit, config.prob_leave_organic],
+        [config.prob_bandit_to_organic, 0.0, leave_bandit],
+        [0.0, 0.0, 1.0],
+    ])
+    rows[0, 0] = 1 - sum(rows[0, :])
+    rows[1, 1] = 1 - sum(rows[1, :])
+    return np.array([_choice_cdf(row) for row in rows])
+
+
+def _choice_cdf(p: np.ndarray) -> np.ndarray:
+    cdf = np.asarray(p, dtype=np.float64).cumsum()
+    cdf /= cdf[-1]
+    return cdf
+
+
+def _static_normals(config: Configuration):
+    """A function drawing ``scale * N(0, 1)`` arrays for the fixed parameters."""
+    if config.rng == "legacy":
+        state = np.random.RandomState(config.random_seed)
+        return lambda scale, shape: state.normal(0, scale, size=shape)
+    generator = np.random.Generator(np.random.Philox(key=np.array([config.random_seed, STATIC_STREAM], dtype=np.uint64)))
+    return lambda scale, shape: scale * generator.standard_normal(shape)
+
+
+def build_static(model: str, config: Configuration) -> StaticParameters:
+    """Draw the fixed parameters of ``model`` for ``config.random_seed``."""
+    normals = _static_normals(config)
+    P = config.num_products
+    if model == "reco-gym-v1":
+        gamma = normals(1.0, (P, config.K))
+        mu_organic = normals(config.sigma_mu_organic, (P, 1))
+        beta, mu_bandit = _flip(gamma, mu_organic, config.number_of_flips)
+        if config.normalize_beta:
+            beta = beta / np.sqrt((beta**2).sum(1)[:, np.newaxis])
+        return {"gamma": gamma, "mu_organic": mu_organic.ravel(), "beta": beta, "mu_bandit": mu_bandit.ravel()}
+    ratio = P // config.num_clusters
+    within = np.kron(np.eye(config.num_clusters), np.ones((ratio, ratio)))
+    view_transition = within / np.kron(within.sum(1), np.ones((P, 1))).T
+    phi = normals(np.sqrt(config.phi_var), (P, P))
+    click_table = expit(P / 5.0 * (view_transition + view_transition.T) + phi - 5)
+    return {"view_transition": view_transition, "phi": phi, "click_table": click_table}
+
+
+def _flip(gamma: np.ndarray, mu_organic: np.ndarray, number_of_flips: int):
+    """Swap the bandit parameters of the ``number_of_flips`` most correlated
+    pairs of products (0.1.3.0's ``generate_beta``)."""
+    if number_of_flips == 0:
+        return gamma, mu_organic
+    P = gamma.shape[0]
+    index = np.arange(P)
+    product_cov = gamma @ gamma.T
+    product_cov = product_cov - np.diag(np.diag(product_cov))
+    used: set[int] = set()
+    flips = 0
+    for flat in product_cov.flatten().argsort()[::-1]:
+        i, j = int(flat // P), int(flat % P)
+        if i in used or j in used:
+            continue
+        index[i], index[j] = j, i
+        used.update((i, j))
+        flips += 1
+        if flips == number_of_flips:
+            break
+    return gamma[index, :], mu_organic[index, :]
+
+
+def build_engine(
+    model: str,
+    config: Configuration,
+    static: StaticParameters,
+    num_slots: int = 1,
+    epoch: int = 0,
+    time_generator: np.random.MT19937 | None = None,
+) -> _core.Engine:
+    """An engine with ``num_slots`` empty user slots.
+
+    ``epoch`` shifts the seed of the users' draws (not of the fixed parameters),
+    as 0.1.3.0's ``reset_random_seed(epoch)`` does. ``time_generator`` is the
+    legacy normal time generator's own stream, which outlives reseeding.
+    """
+    P, K = config.num_products, (config.K if model == "reco-gym-v1" else 0)
+    legacy = config.rng == "legacy"
+    empty_matrix = np.zeros((0, 0))
+    empty_vector = np.zeros(0)
+    params = {
+        "model": 1 if model == "reco-gym-v1" else 0,
+        "legacy": legacy,
+        "normal_time": config.time_generator == "normal",
+        "change_omega_for_bandits": bool(config.get("change_omega_for_bandits", False)),
+        "num_products": P,
+        "K": K,
+        "random_seed": config.random_seed + epoch,
+        "sigma_omega": float(config.get("sigma_omega", 0.0)),
+        "sigma_omega_initial": float(config.get("sigma_omega_initial", 0.0)),
+        "normal_time_mu": float(config.get("normal_time_mu", 0.0)),
+        "normal_time_sigma": float(config.get("normal_time_sigma", 0.0)),
+        "transition_cdf": transition_cdf(config),
+        "gamma": static.get("gamma", empty_matrix),
+        "mu_organic": static.get("mu_organic", empty_vector),
+        "beta": np.ascontiguousarray(static.get("beta", empty_matrix)),
+        "mu_bandit": np.ascontiguousarray(static.get("mu_bandit", empty_vector)),
+        "initial_view_cdf": _choice_cdf(np.ones(P) / P) if model == "reco-gym-v0" else empty_vector,
+        "view_cdf": (np.array([_choice_cdf(row) for row in static["view_transition"]])
+                     if model == "reco-gym-v0" else empty_matrix),
+        "click_table": static.get("click_table", empty_matrix),
+    }
+    state = {
+        "markov_state": np.full(num_slots, _core.EMPTY_SLOT, dtype=np.int8),
+        "user_id": np.zeros(num_slots, dtype=np.int64),
+        "time": np.zeros(num_slots),
+        "next_time": np.zeros(num_slots),
+        "omega": np.zeros((num_slots, K)),
+        "last_view": np.zeros(num_slots, dtype=np.int64),
+        "stream_position": np.zeros((num_slots, 2), dtype=np.uint64),
+        "gauss_cache": np.zeros(4),
+        "main_generator": legacy_mt19937(config.random_seed + epoch) if legacy else None,
+        "time_generator": time_generator,
+    }
+    return _core.Engine(params, state)

@@ -1,0 +1,258 @@
+"""Model arguments: the defaults of RecoGym 0.1.3.0, and their validation.
+
+Every value an :class:`~recogym._core.Engine` trusts is checked here, with an
+exception that names the argument and the values it may take.
+"""
+from __future__ import annotations
+
+import difflib
+import math
+import numbers
+import warnings
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+__all__ = [
+    "Configuration",
+    "env_0_args",
+    "env_1_args",
+    "env_args",
+    "resolve_env_args",
+    "RNG_MODES",
+    "DefaultTimeGenerator",
+    "NormalTimeGenerator",
+]
+
+RNG_MODES = ("default", "legacy")
+
+#: Arguments shared by both models (0.1.3.0's ``env_args``, with a fixed seed
+#: instead of one drawn at import time, and the random-number mode).
+env_args: dict[str, Any] = {
+    "num_products": 10,
+    "num_users": 100,
+    "random_seed": 42,
+    "rng": "default",
+    # Markov state transition probabilities.
+    "prob_leave_bandit": 0.01,
+    "prob_leave_organic": 0.01,
+    "prob_bandit_to_organic": 0.05,
+    "prob_organic_to_bandit": 0.25,
+    "normalize_beta": False,
+    "with_ps_all": False,
+    # 0.1.3.0 adds the cluster model's arguments to the shared dict, so both
+    # models carry them.
+    "num_clusters": 2,
+    "phi_var": 0.1,
+}
+
+#: reco-gym-v0, the cluster model.
+env_0_args: dict[str, Any] = dict(env_args)
+
+#: reco-gym-v1, the latent-factor model.
+env_1_args: dict[str, Any] = {
+    **env_args,
+    "K": 5,
+    "sigma_omega_initial": 1.0,
+    "sigma_omega": 0.1,
+    "number_of_flips": 0,
+    "sigma_mu_organic": 3.0,
+    "change_omega_for_bandits": False,
+    "normalize_beta": False,
+}
+
+# Arguments with no default that an env still understands.
+OPTIONAL_ARGS = ("time_generator", "normal_time_mu", "normal_time_sigma", "agent")
+
+_PROBABILITIES = (
+    "prob_leave_bandit",
+    "prob_leave_organic",
+    "prob_bandit_to_organic",
+    "prob_organic_to_bandit",
+)
+_SIGMAS = ("sigma_omega_initial", "sigma_omega", "sigma_mu_organic", "phi_var")
+_FLAGS = ("normalize_beta", "with_ps_all", "change_omega_for_bandits")
+_TIME_GENERATORS = ("default", "normal")
+
+
+class Configuration(Mapping):
+    """Read-only arguments, readable as attributes (``config.num_products``)
+    or as a mapping (``config['num_products']``).
+
+    Agents and envs accept a plain dict wherever they accept a Configuration.
+    """
+
+    __slots__ = ("_args",)
+
+    def __init__(self, args: Mapping[str, Any] | None = None, **overrides: Any) -> None:
+        object.__setattr__(self, "_args", {**(args or {}), **overrides})
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._args[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Configuration is read-only; build a new one with Configuration(old, key=value)")
+
+    def __getitem__(self, key: str) -> Any:
+        return self._args[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._args)
+
+    def __len__(self) -> int:
+        return len(self._args)
+
+    def __repr__(self) -> str:
+        return f"Configuration({self._args!r})"
+
+    def __reduce__(self):
+        return (Configuration, (self._args,))
+
+
+class DefaultTimeGenerator:
+    """Time moves on by 1 at every event (the default)."""
+
+    kind = "default"
+
+    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
+        pass
+
+
+class NormalTimeGenerator:
+    """Time moves on by ``|N(normal_time_mu, normal_time_sigma**2)|`` at every
+    event, and the omega random walk's step grows with it.
+
+    Pass ``'time_generator': 'normal'`` (with ``normal_time_mu`` and
+    ``normal_time_sigma``) in the env args, or an instance of this class as
+    0.1.3.0 took it.
+    """
+
+    kind = "normal"
+
+    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
+        config = config or {}
+        self.normal_time_mu = config.get("normal_time_mu", 0.0)
+        self.normal_time_sigma = config.get("normal_time_sigma", 1.0)
+
+
+def as_configuration(args: Mapping[str, Any] | None) -> Configuration:
+    return args if isinstance(args, Configuration) else Configuration(args)
+
+
+def defaults_for(model: str) -> dict[str, Any]:
+    return dict(env_1_args if model == "reco-gym-v1" else env_0_args)
+
+
+def resolve_env_args(model: str, args: Mapping[str, Any] | None) -> Configuration:
+    """The model's defaults updated with ``args``, validated.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For any argument outside its allowed values, naming it.
+    """
+    if args is not None and not isinstance(args, Mapping):
+        raise TypeError(f"env args must be a dict or Configuration, got {type(args).__name__}")
+    merged = {**defaults_for(model), **(args or {})}
+    _warn_unknown(model, merged)
+    _check_integer(merged, "num_products", 1)
+    _check_integer(merged, "num_users", 0)
+    _check_integer(merged, "num_clusters", 1)
+    _check_integer(merged, "random_seed", 0)
+    if merged["rng"] not in RNG_MODES:
+        raise ValueError(f"env arg 'rng' must be one of {RNG_MODES}, got {merged['rng']!r}")
+    seed_limit = 2**32 if merged["rng"] == "legacy" else 2**64
+    if merged["random_seed"] >= seed_limit:
+        raise ValueError(
+            f"env arg 'random_seed' must be in [0, {seed_limit}) for rng={merged['rng']!r}, "
+            f"got {merged['random_seed']}"
+        )
+    for name in _PROBABILITIES:
+        _check_real(merged, name, 0.0, 1.0)
+    leave_from_bandit = merged["prob_leave_organic" if merged["rng"] == "legacy" else "prob_leave_bandit"]
+    _check_row(merged, "organic", merged["prob_organic_to_bandit"] + merged["prob_leave_organic"],
+               "prob_organic_to_bandit + prob_leave_organic")
+    _check_row(merged, "bandit", merged["prob_bandit_to_organic"] + leave_from_bandit,
+               "prob_bandit_to_organic + "
+               + ("prob_leave_organic (legacy rng uses it for the bandit row, as 0.1.3.0 does)"
+                  if merged["rng"] == "legacy" else "prob_leave_bandit"))
+    for name in _SIGMAS:
+        if name in merged:
+            _check_real(merged, name, 0.0, math.inf)
+    for name in _FLAGS:
+        if name in merged and not isinstance(merged[name], (bool, numbers.Integral)):
+            raise TypeError(f"env arg {name!r} must be True or False, got {merged[name]!r}")
+        if name in merged:
+            merged[name] = bool(merged[name])
+    if model == "reco-gym-v1":
+        _check_integer(merged, "K", 1)
+        _check_integer(merged, "number_of_flips", 0)
+        if merged["number_of_flips"] > merged["num_products"] // 2:
+            raise ValueError(
+                "env arg 'number_of_flips' swaps pairs of products, so it must be in "
+                f"[0, num_products // 2 = {merged['num_products'] // 2}], got {merged['number_of_flips']}"
+            )
+    elif merged["num_products"] % merged["num_clusters"]:
+        raise ValueError(
+            "env arg 'num_clusters' must divide 'num_products' (the cluster model has equal "
+            f"clusters), got num_clusters={merged['num_clusters']} with num_products={merged['num_products']}"
+        )
+    generator = merged.get("time_generator")
+    merged["time_generator"] = _time_generator_kind(generator)
+    if merged["time_generator"] == "normal":
+        merged.setdefault("normal_time_mu", getattr(generator, "normal_time_mu", 0.0))
+        merged.setdefault("normal_time_sigma", getattr(generator, "normal_time_sigma", 1.0))
+        _check_real(merged, "normal_time_mu", -math.inf, math.inf)
+        _check_real(merged, "normal_time_sigma", 0.0, math.inf)
+    return Configuration(merged)
+
+
+def _warn_unknown(model: str, merged: Mapping[str, Any]) -> None:
+    known = set(defaults_for(model)) | set(OPTIONAL_ARGS)
+    for key in merged:
+        if key in known:
+            continue
+        nearest = difflib.get_close_matches(str(key), sorted(known), n=1)
+        hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
+        warnings.warn(f"unknown env arg {key!r} for {model} is ignored{hint}", UserWarning, stacklevel=4)
+
+
+def _check_integer(args: dict[str, Any], name: str, minimum: int) -> None:
+    value = args[name]
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"env arg {name!r} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"env arg {name!r} must be an integer >= {minimum}, got {value!r}")
+    args[name] = int(value)
+
+
+def _check_real(args: dict[str, Any], name: str, low: float, high: float) -> None:
+    value = args[name]
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"env arg {name!r} must be a real number in [{low}, {high}], got {value!r}")
+    if not (low <= value <= high) or math.isnan(value):
+        raise ValueError(f"env arg {name!r} must be in [{low}, {high}], got {value!r}")
+    args[name] = float(value)
+
+
+def _check_row(args: Mapping[str, Any], state: str, total: float, terms: str) -> None:
+    if total > 1.0:
+        raise ValueError(
+            f"the {state} row of the transition matrix sums above 1: {terms} = {total!r}; "
+            "lower these probabilities"
+        )
+
+
+def _time_generator_kind(value: Any) -> str:
+    # Accept 0.1.3.0-style generator objects as well as names.
+    kind = getattr(value, "kind", value)
+    if kind is None:
+        return "default"
+    if kind not in _TIME_GENERATORS:
+        raise ValueError(
+            f"env arg 'time_generator' must be one of {_TIME_GENERATORS} or a "
+            f"recogym time generator, got {value!r}"
+        )
+    return kind

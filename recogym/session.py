@@ -1,0 +1,116 @@
+"""What an agent sees: organic sessions, and the actions of a logging policy."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Session", "Action", "Context"]
+
+
+class Context:
+    """When and for whom an observation was made (0.1.3.0's ``DefaultContext``)."""
+
+    __slots__ = ("_time", "_user")
+
+    def __init__(self, time: float, user: int) -> None:
+        self._time = time
+        self._user = user
+
+    def time(self) -> float:
+        return self._time
+
+    def user(self) -> int:
+        return self._user
+
+    def __repr__(self) -> str:
+        return f"Context(time={self._time!r}, user={self._user!r})"
+
+
+class Session(list):
+    """An organic session: a list of ``('pageview', product)`` events.
+
+    The env returns a Session as the observation whenever the user viewed
+    products since the last step, and ``None`` otherwise.
+
+    Attributes
+    ----------
+    times : list of float
+        The time of each view.
+    user : int
+        The user's id.
+    """
+
+    __slots__ = ("times", "user")
+
+    def __init__(self, views=(), times=(), user: int = 0) -> None:
+        super().__init__(("pageview", int(view)) for view in views)
+        self.times = list(times)
+        self.user = user
+
+    def get_views(self) -> list[int]:
+        """The viewed products, in order."""
+        return [product for _, product in self]
+
+    def context(self) -> Context:
+        """The time of the last view and the user, as 0.1.3.0's observations had."""
+        return Context(self.times[-1] if self.times else 0.0, self.user)
+
+    def __reduce__(self):
+        return (Session, (self.get_views(), self.times, self.user))
+
+
+class Action(int):
+    """A recommended product that also carries the probability it was chosen with.
+
+    It is a plain ``int`` everywhere (``env.step(action)``, indexing, printing);
+    ``action.ps`` is the logging policy's propensity of this action and
+    ``action.ps_all`` the whole vector when the env has ``with_ps_all``.
+    0.1.3.0's dict access (``action['a']``, ``action['ps']``, ``action['ps-a']``)
+    still works.
+    """
+
+    def __new__(cls, product: int, ps: float = 1.0, ps_all: Any = ()) -> "Action":
+        action = super().__new__(cls, product)
+        action.ps = float(ps)
+        action.ps_all = ps_all
+        return action
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "a":
+            return int(self)
+        if key == "ps":
+            return self.ps
+        if key == "ps-a":
+            return self.ps_all
+        raise KeyError(key)
+
+    def __repr__(self) -> str:
+        return int.__repr__(self)
+
+    def __reduce__(self):
+        return (Action, (int(self), self.ps, self.ps_all))
+
+
+def as_action(choice: Any, num_products: int) -> Action:
+    """Read what an agent's ``act`` returned: an int (a plain int counts as
+    chosen with probability 1), an :class:`Action`, or 0.1.3.0's dict."""
+    if isinstance(choice, Action):
+        return choice
+    if isinstance(choice, dict):
+        if "a" not in choice:
+            raise ValueError(f"an agent's act() returned a dict without key 'a': {choice!r}")
+        return Action(check_action(choice["a"], num_products), choice.get("ps", 1.0), choice.get("ps-a", ()))
+    return Action(check_action(choice, num_products))
+
+
+def check_action(action: Any, num_products: int) -> int:
+    """``action`` as an int in [0, num_products), or a clear error."""
+    if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)):
+        raise TypeError(
+            f"action must be an integer product index in [0, {num_products}), "
+            f"got {action!r} of type {type(action).__name__}"
+        )
+    if not 0 <= action < num_products:
+        raise ValueError(f"action must be in [0, {num_products}) (num_products), got {action}")
+    return int(action)

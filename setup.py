@@ -1,0 +1,49 @@
+"""Build the Cython engine. Compiler directives are set here and nowhere else.
+
+``RECOGYM_CYTHON_DEBUG=1`` turns on bounds and initialisation checks, the way
+scikit-learn's ``SKLEARN_ENABLE_DEBUG_CYTHON_DIRECTIVES`` does, so the test
+suite can run against a kernel that refuses out-of-range indices.
+"""
+import os
+import sys
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+DEBUG = os.environ.get("RECOGYM_CYTHON_DEBUG", "0") not in ("", "0")
+
+directives = {
+    "language_level": 3,
+    "wraparound": False,
+    "cdivision": True,
+    "embedsignature": True,
+    "boundscheck": DEBUG,
+    "initializedcheck": DEBUG,
+}
+
+numpy_root = os.path.dirname(np.__file__)
+if sys.platform == "win32":
+    compile_args = ["/fp:precise"]
+else:
+    # No fused multiply-add contraction: results must not depend on the CPU.
+    compile_args = ["-O3", "-ffp-contract=off"]
+if DEBUG and sys.platform != "win32":
+    compile_args = ["-O1", "-g", "-ffp-contract=off"]
+
+core = Extension(
+    "recogym._core",
+    sources=["recogym/_core.pyx"],
+    include_dirs=[np.get_include(), "recogym"],
+    # numpy's ziggurat normal sampler, linked statically from numpy's own
+    # libnpyrandom (numpy/random/lib), as numpy's extending examples do.
+    library_dirs=[
+        os.path.join(numpy_root, "random", "lib"),
+        os.path.join(numpy_root, "_core", "lib"),
+    ],
+    libraries=["npyrandom", "npymath"],
+    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+    extra_compile_args=compile_args,
+)
+
+setup(ext_modules=cythonize([core], compiler_directives=directives))

@@ -1,0 +1,83 @@
+"""rng='legacy' against traces of RecoGym 0.1.3.0 itself.
+
+The fixtures come from tests/fixtures/make_legacy_fixtures.py, run under the
+original package; see tests/fixtures/legacy/README.md.
+"""
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import recogym
+
+FIXTURES = Path(__file__).parent / "fixtures" / "legacy"
+
+
+def load(path):
+    with gzip.open(path, "rt") as handle:
+        return json.load(handle)
+
+
+def legacy_env(fixture):
+    args = {**fixture["args_used"], **fixture["overrides"], "rng": "legacy"}
+    env = recogym.make(fixture["env"])
+    env.init_gym(args)
+    return env
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.glob("logs_*.json.gz")), ids=lambda p: p.name)
+def test_generate_logs_matches_0_1_3_0(path):
+    fixture = load(path)
+    env = legacy_env(fixture)
+    logs = env.generate_logs(fixture["num_offline_users"],
+                             num_organic_offline_users=fixture["num_organic_offline_users"])
+    expected = fixture["columns"]
+    assert len(logs) == fixture["num_rows"]
+    assert logs["z"].astype(str).tolist() == expected["z"]
+    assert logs["u"].tolist() == expected["u"]
+    np.testing.assert_array_equal(logs["t"].to_numpy(), np.array(expected["t"], dtype=float))
+    for column in ("v", "a", "c"):
+        got = [None if pd.isna(value) else int(value) for value in logs[column]]
+        assert got == expected[column], column
+    ps = [None if np.isnan(value) else value for value in logs["ps"]]
+    assert ps == expected["ps"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in FIXTURES.glob("steps_*.json.gz") if "offline" not in p.name),
+    ids=lambda p: p.name,
+)
+def test_step_sequences_match_0_1_3_0(path):
+    fixture = load(path)
+    env = legacy_env(fixture)
+    for user in fixture["users"]:
+        env.reset(user["user"])
+        for step in user["steps"]:
+            observation, reward, done, info = env.step(step["action"])
+            assert reward == step["reward"]
+            assert done == step["done"]
+            assert info == {}
+            if step["views"]:
+                assert observation.get_views() == step["views"]
+                assert observation.times == step["times"]
+            else:
+                assert observation is None
+
+
+def test_step_offline_matches_0_1_3_0():
+    fixture = load(FIXTURES / "steps_v1_default_s42_offline.json.gz")
+    env = legacy_env(fixture)
+    for user in fixture["users"]:
+        env.reset(user["user"])
+        for step in user["steps"]:
+            action, observation, reward, done, info = env.step_offline()
+            assert (None if action is None else int(action)) == step["action"]
+            if action is not None:
+                assert action.ps == step["ps"]
+            assert reward == step["reward"]
+            assert done == step["done"]
+            assert (observation.get_views() if observation is not None else []) == step["views"]
