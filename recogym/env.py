@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+import warnings
 from typing import Any
 
 import numpy as np
@@ -117,7 +118,9 @@ class RecoEnv:
         Raises
         ------
         RuntimeError
-            Before :meth:`reset`, or after the user is done.
+            Before :meth:`reset`, or after the user is done (except once for a
+            user who left during their first session, as the notebook's loop
+            does: that step shows nothing, returns reward ``None`` and warns).
         TypeError, ValueError
             If ``action`` is not an integer in ``[0, num_products)``, or is
             ``None`` after the first step.
@@ -125,7 +128,7 @@ class RecoEnv:
         if not getattr(self, "_in_episode", False):
             raise RuntimeError("call reset() before step()")
         if self._done:
-            raise RuntimeError("this user is done: call reset() to start the next user before step()")
+            return self._step_after_done(action)
         if self._first_step:
             if action is not None:
                 raise ValueError(f"the first step of a user takes action=None (it returns the first "
@@ -139,8 +142,21 @@ class RecoEnv:
             reward = self._engine.recommend(0, check_action(action, self.num_products))
         observation = self._organic_session()
         self._done = self._engine.slot_state(0) == _core.STOP_STATE
+        self._left_on_arrival = self._done and reward is None
         self._last_observation, self._last_reward = observation, reward
         return observation, reward, self._done, {}
+
+    def _step_after_done(self, action):
+        # The notebook's online loop sets done = None after step(None), so it
+        # recommends once to a user who left during their first session. That
+        # one call shows nothing and gets no reward; any other is an error.
+        if not self._left_on_arrival:
+            raise RuntimeError("this user is done: call reset() to start the next user before step()")
+        check_action(action, self.num_products)
+        self._left_on_arrival = False
+        warnings.warn("step() after the user left during their first organic session: nothing was shown; "
+                      "check done after step(None)", UserWarning, stacklevel=3)
+        return None, None, True, {}
 
     def _organic_session(self) -> Session | None:
         count = self._engine.organic_session(0)

@@ -108,9 +108,11 @@ def evaluate_online(env: RecoEnv, agent: Any, num_users: int) -> tuple[int, int]
     """Clicks and impressions of ``agent.act`` on the env's next users."""
     clicks = impressions = 0
     num_products = env.num_products
+    reset_agent = getattr(agent, "reset", None)  # the notebook's agents have none
     for _ in tqdm(range(num_users), desc="Testing", disable=None, leave=False):
         env.reset()
-        agent.reset()
+        if reset_agent is not None:
+            reset_agent()
         observation, reward, done, _ = env.step(None)
         while not done:
             action = as_action(agent.act(observation, reward, done), num_products)

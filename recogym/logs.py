@@ -75,7 +75,8 @@ class Logs:
         })
         if ps_all is not None:
             column = np.empty(len(self), dtype=object)
-            column[~organic] = [ps_all] * int((~organic).sum())
+            for row in np.flatnonzero(~organic):
+                column[row] = ps_all
             frame["ps-a"] = column
         return frame
 

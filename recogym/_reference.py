@@ -1,0 +1,127 @@
+"""A plain numpy/Python model of the default-mode kernels, event by event.
+
+It draws from ``Generator(Philox(key=[seed, user_id]))`` in the order the
+Cython kernel does and does the same arithmetic, so for the same arguments it
+produces the same logs bit for bit. Tests use it as the oracle of
+``Engine.simulate_logs``; ``bench/`` times the kernel against it.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .model import _choice_cdf, build_static, transition_cdf
+from .params import Configuration
+
+__all__ = ["reference_logs"]
+
+ORGANIC, BANDIT, STOP = 0, 1, 2
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def _click_curve(x: float) -> float:
+    return _sigmoid(5.0 * _sigmoid(2.0 * _sigmoid(0.3 * x) - 2.0) - 6.0)
+
+
+def _search_right(cdf: np.ndarray, x: float) -> int:
+    return min(int(np.searchsorted(cdf, x, side="right")), len(cdf) - 1)
+
+
+class _User:
+    def __init__(self, model: str, config: Configuration, static: dict, user_id: int) -> None:
+        key = np.array([config.random_seed, user_id], dtype=np.uint64)
+        self.rng = np.random.Generator(np.random.Philox(key=key))
+        self.model, self.config, self.static = model, config, static
+        self.state = ORGANIC
+        self.next_time = 0.0
+        self.time = self.new_time()
+        if model == "reco-gym-v1":
+            self.omega = np.array([0.0 + config.sigma_omega_initial * self.rng.standard_normal()
+                                   for _ in range(config.K)])
+        else:
+            P = config.num_products
+            self.last_view = _search_right(_choice_cdf(np.ones(P) / P), self.rng.random())
+
+    def new_time(self) -> float:
+        t = self.next_time
+        if self.config.time_generator == "normal":
+            self.next_time = t + abs(self.config.normal_time_mu
+                                     + self.config.normal_time_sigma * self.rng.standard_normal())
+        else:
+            self.next_time = t + 1.0
+        return t
+
+    def transition(self, cdf: np.ndarray) -> None:
+        u = self.rng.random()
+        row = cdf[self.state]
+        self.state = int(row[0] <= u) + int(row[1] <= u)
+        if self.model != "reco-gym-v1":
+            return
+        old_time = self.time
+        self.time = self.new_time()
+        delta = self.time - old_time
+        if self.config.change_omega_for_bandits or self.state == ORGANIC:
+            scale = self.config.sigma_omega * (1.0 if delta == 0.0 else delta)
+            self.omega = np.array([w + scale * self.rng.standard_normal() for w in self.omega])
+
+    def view(self) -> int:
+        if self.model != "reco-gym-v1":
+            cdf = _choice_cdf(self.static["view_transition"][self.last_view])
+            self.last_view = _search_right(cdf, self.rng.random())
+            return self.last_view
+        gamma = self.static["gamma"]
+        logits = np.zeros(gamma.shape[0])
+        for k in range(gamma.shape[1]):
+            logits = logits + gamma[:, k] * self.omega[k]
+        logits = logits + self.static["mu_organic"]
+        cumulative = np.cumsum(np.exp(logits - logits.max()))
+        total = cumulative[-1]
+        threshold = self.rng.random() * total
+        if threshold >= total:
+            threshold = np.nextafter(total, 0.0)
+        self.last_view = _search_right(cumulative, threshold)
+        return self.last_view
+
+    def click_probability(self, action: int) -> float:
+        if self.model != "reco-gym-v1":
+            return float(self.static["click_table"][action, self.last_view])
+        score = 0.0
+        for k in range(self.omega.shape[0]):
+            score = score + self.static["beta"][action, k] * self.omega[k]
+        return _click_curve(score + self.static["mu_bandit"][action])
+
+
+def reference_logs(model: str, config: Configuration, num_users: int, num_organic_users: int = 0,
+                   first_user: int = 0) -> dict[str, np.ndarray]:
+    """Uniform-policy logs of the default mode, as ``Logs`` columns."""
+    if config.rng != "default":
+        raise ValueError("the reference models rng='default' only")
+    static = build_static(model, config)
+    cdf = transition_cdf(config)
+    P = config.num_products
+    rows: dict[str, list] = {name: [] for name in ("t", "u", "z", "v", "a", "c", "ps", "click_probability")}
+    for user_id in range(first_user, first_user + num_organic_users + num_users):
+        organic_only = user_id < first_user + num_organic_users
+        user = _User(model, config, static, user_id)
+        while user.state != STOP and not (organic_only and user.state == BANDIT):
+            time = user.time
+            if user.state == ORGANIC:
+                values = (time, user_id, ORGANIC, user.view(), -1, -1, np.nan, np.nan)
+                user.transition(cdf)
+            else:
+                action = min(int(user.rng.random() * P), P - 1)
+                p = user.click_probability(action)
+                click = int(user.rng.random() < p)
+                user.transition(cdf)
+                if click:
+                    user.state = ORGANIC
+                values = (time, user_id, BANDIT, -1, action, click, 1.0 / P, p)
+            for name, value in zip(rows, values):
+                rows[name].append(value)
+    dtypes = dict(t=np.float64, u=np.int64, z=np.int8, v=np.int32, a=np.int32, c=np.int8, ps=np.float64,
+                  click_probability=np.float64)
+    return {name: np.array(values, dtype=dtypes[name]) for name, values in rows.items()}
