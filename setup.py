@@ -42,8 +42,11 @@ core = Extension(
         os.path.join(numpy_root, "_core", "lib"),
     ],
     libraries=["npyrandom", "npymath"],
-    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
+                   ("RECOGYM_DEBUG_BUILD", "1" if DEBUG else "0")],
     extra_compile_args=compile_args,
 )
 
-setup(ext_modules=cythonize([core], compiler_directives=directives))
+# force: the directives change with RECOGYM_CYTHON_DEBUG, which cythonize's
+# timestamp check cannot see.
+setup(ext_modules=cythonize([core], compiler_directives=directives, force=True))

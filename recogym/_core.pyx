@@ -31,6 +31,17 @@ cdef extern from "_philox.h":
     uint32_t recogym_philox_bitgen_next32(void *state) noexcept nogil
     double recogym_philox_bitgen_next_double(void *state) noexcept nogil
 
+cdef extern from *:
+    """
+    #ifndef RECOGYM_DEBUG_BUILD
+    #define RECOGYM_DEBUG_BUILD 0
+    #endif
+    """
+    int RECOGYM_DEBUG_BUILD
+
+#: True when built with RECOGYM_CYTHON_DEBUG=1 (bounds and initialisation checks on).
+DEBUG_BUILD = bool(RECOGYM_DEBUG_BUILD)
+
 # Markov states of a user slot. EMPTY marks a slot with no user in it.
 cdef enum:
     ORGANIC = 0

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 from . import _core
 from .logs import Logs, simulate_logs
 from .model import build_engine, build_static, legacy_mt19937
-from .params import Configuration, resolve_env_args
+from .params import Configuration, check_count, check_policy, is_integer, resolve_env_args, seed_limit
 from .session import Action, Session, as_action, check_action
 
 __all__ = ["RecoEnv", "RecoEnv0", "RecoEnv1", "make", "ENV_IDS", "MAX_USER_ID"]
@@ -36,6 +36,7 @@ class RecoEnv:
     def __init__(self) -> None:
         self.config: Configuration | None = None
         self._engine: _core.Engine | None = None
+        self._in_episode = False
 
     # -- configuration ---------------------------------------------------
 
@@ -62,6 +63,10 @@ class RecoEnv:
         """Restart the user stream: the next :meth:`reset` meets user 0 again,
         with draws seeded by ``random_seed + epoch``."""
         self._require_init()
+        epoch = check_count("epoch", epoch)
+        if self.config.random_seed + epoch >= seed_limit(self.config.rng):
+            raise ValueError(f"random_seed + epoch must stay below {seed_limit(self.config.rng)} for "
+                             f"rng={self.config.rng!r}, got {self.config.random_seed} + {epoch}")
         self._engine = build_engine(self.model, self.config, self._static, epoch=epoch,
                                     time_generator=self._time_generator)
         self._next_user = 0
@@ -70,6 +75,12 @@ class RecoEnv:
     def _require_init(self) -> None:
         if self.config is None:
             raise RuntimeError(f"call init_gym(args) on this {self.model} env first")
+
+    def _require_episode(self, method: str) -> None:
+        if self.config is None:
+            raise RuntimeError(f"call init_gym(args), then reset(), before {method}() on this {self.model} env")
+        if not self._in_episode:
+            raise RuntimeError(f"call reset() before {method}()")
 
     # -- one user at a time ----------------------------------------------
 
@@ -83,7 +94,7 @@ class RecoEnv:
         self._require_init()
         if user_id is None:
             user_id = self._next_user
-        elif isinstance(user_id, (bool, np.bool_)) or not isinstance(user_id, (int, np.integer)):
+        elif not is_integer(user_id):
             raise TypeError(f"user_id must be an integer in [0, {MAX_USER_ID}], got {user_id!r}")
         elif not 0 <= user_id <= MAX_USER_ID:
             raise ValueError(f"user_id must be in [0, {MAX_USER_ID}], got {user_id}")
@@ -125,8 +136,7 @@ class RecoEnv:
             If ``action`` is not an integer in ``[0, num_products)``, or is
             ``None`` after the first step.
         """
-        if not getattr(self, "_in_episode", False):
-            raise RuntimeError("call reset() before step()")
+        self._require_episode("step")
         if self._done:
             return self._step_after_done(action)
         if self._first_step:
@@ -182,8 +192,7 @@ class RecoEnv:
         observation, reward, done, info
             As :meth:`step`.
         """
-        if not getattr(self, "_in_episode", False):
-            raise RuntimeError("call reset() before step_offline()")
+        self._require_episode("step_offline")
         if self._first_step:
             return (None, *self.step(None))
         action = self._logging_action()
@@ -213,8 +222,7 @@ class RecoEnv:
 
     def click_probability(self, action: int) -> float:
         """The true probability that the current user would click ``action`` now."""
-        if not getattr(self, "_in_episode", False):
-            raise RuntimeError("call reset() before click_probability()")
+        self._require_episode("click_probability")
         return self._engine.click_probability(0, as_action(action, self.num_products))
 
     # -- many users --------------------------------------------------------
@@ -234,11 +242,11 @@ class RecoEnv:
         random) chooses the actions.
         """
         self._require_init()
-        for name, value in (("num_offline_users", num_offline_users),
-                            ("num_organic_offline_users", num_organic_offline_users)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        num_offline_users = check_count("num_offline_users", num_offline_users)
+        num_organic_offline_users = check_count("num_organic_offline_users", num_organic_offline_users)
         agent = agent if agent is not None else self._logging_agent
+        if agent is not None and not callable(getattr(agent, "act", None)):
+            raise TypeError(f"agent must have an act() method, got {agent!r}")
         self._in_episode = False
         if agent is None:
             return self.simulate(num_offline_users, num_organic_offline_users).to_pandas(
@@ -254,6 +262,14 @@ class RecoEnv:
         uniform. In legacy mode users continue the env's one random stream.
         """
         self._require_init()
+        num_users = check_count("num_users", num_users)
+        num_organic_users = check_count("num_organic_users", num_organic_users)
+        first_user = check_count("first_user", first_user)
+        if first_user + num_users + num_organic_users > MAX_USER_ID + 1:
+            raise ValueError(f"user ids must stay below 2**63: first_user + num_organic_users + num_users "
+                             f"= {first_user + num_users + num_organic_users}")
+        if policy is not None:
+            policy = check_policy(policy, self.num_products)
         self._in_episode = False
         self._engine.state["markov_state"][0] = _core.EMPTY_SLOT
         with tqdm(total=num_users + num_organic_users, desc="Users", disable=None, leave=False) as progress:

@@ -5,11 +5,11 @@ import copy
 import time
 from typing import Any
 
-import numpy as np
 from scipy.stats import beta
 from tqdm.auto import tqdm
 
 from .env import RecoEnv
+from .params import check_count
 from .session import as_action
 
 __all__ = ["test_agent", "AgentResult", "ctr_interval"]
@@ -67,10 +67,10 @@ def test_agent(
     AgentResult
         Unpacks as ``(median, q0.025, q0.975)`` of the CTR posterior.
     """
-    for name, value in (("num_offline_users", num_offline_users), ("num_online_users", num_online_users),
-                        ("num_organic_offline_users", num_organic_offline_users), ("num_epochs", num_epochs)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    num_offline_users = check_count("num_offline_users", num_offline_users)
+    num_online_users = check_count("num_online_users", num_online_users)
+    num_organic_offline_users = check_count("num_organic_offline_users", num_organic_offline_users)
+    num_epochs = check_count("num_epochs", num_epochs)
     start = time.perf_counter()
     clicks = impressions = 0
     for epoch in range(num_epochs):

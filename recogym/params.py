@@ -12,6 +12,8 @@ import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import numpy as np
+
 __all__ = [
     "Configuration",
     "env_0_args",
@@ -19,6 +21,9 @@ __all__ = [
     "env_args",
     "resolve_env_args",
     "RNG_MODES",
+    "check_count",
+    "check_policy",
+    "is_integer",
     "DefaultTimeGenerator",
     "NormalTimeGenerator",
 ]
@@ -95,6 +100,9 @@ class Configuration(Mapping):
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Configuration is read-only; build a new one with Configuration(old, key=value)")
 
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("Configuration is read-only")
+
     def __getitem__(self, key: str) -> Any:
         return self._args[key]
 
@@ -161,12 +169,12 @@ def resolve_env_args(model: str, args: Mapping[str, Any] | None) -> Configuratio
     _check_integer(merged, "num_users", 0)
     _check_integer(merged, "num_clusters", 1)
     _check_integer(merged, "random_seed", 0)
-    if merged["rng"] not in RNG_MODES:
+    if not isinstance(merged["rng"], str) or merged["rng"] not in RNG_MODES:
         raise ValueError(f"env arg 'rng' must be one of {RNG_MODES}, got {merged['rng']!r}")
-    seed_limit = 2**32 if merged["rng"] == "legacy" else 2**64
-    if merged["random_seed"] >= seed_limit:
+    limit = seed_limit(merged["rng"])
+    if merged["random_seed"] >= limit:
         raise ValueError(
-            f"env arg 'random_seed' must be in [0, {seed_limit}) for rng={merged['rng']!r}, "
+            f"env arg 'random_seed' must be in [0, {limit}) for rng={merged['rng']!r}, "
             f"got {merged['random_seed']}"
         )
     for name in _PROBABILITIES:
@@ -182,10 +190,8 @@ def resolve_env_args(model: str, args: Mapping[str, Any] | None) -> Configuratio
         if name in merged:
             _check_real(merged, name, 0.0, math.inf)
     for name in _FLAGS:
-        if name in merged and not isinstance(merged[name], (bool, numbers.Integral)):
-            raise TypeError(f"env arg {name!r} must be True or False, got {merged[name]!r}")
         if name in merged:
-            merged[name] = bool(merged[name])
+            merged[name] = _flag(name, merged[name])
     if model == "reco-gym-v1":
         _check_integer(merged, "K", 1)
         _check_integer(merged, "number_of_flips", 0)
@@ -204,8 +210,13 @@ def resolve_env_args(model: str, args: Mapping[str, Any] | None) -> Configuratio
     if merged["time_generator"] == "normal":
         merged.setdefault("normal_time_mu", getattr(generator, "normal_time_mu", 0.0))
         merged.setdefault("normal_time_sigma", getattr(generator, "normal_time_sigma", 1.0))
+    if "normal_time_mu" in merged:
         _check_real(merged, "normal_time_mu", -math.inf, math.inf)
+    if "normal_time_sigma" in merged:
         _check_real(merged, "normal_time_sigma", 0.0, math.inf)
+    agent = merged.get("agent")
+    if agent is not None and not callable(getattr(agent, "act", None)):
+        raise TypeError(f"env arg 'agent' must be an agent with an act() method (the logging policy), got {agent!r}")
     return Configuration(merged)
 
 
@@ -219,9 +230,39 @@ def _warn_unknown(model: str, merged: Mapping[str, Any]) -> None:
         warnings.warn(f"unknown env arg {key!r} for {model} is ignored{hint}", UserWarning, stacklevel=4)
 
 
+def is_integer(value: Any) -> bool:
+    """True for Python and numpy integers, not for bools."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def check_count(name: str, value: Any) -> int:
+    """``value`` as a non-negative int, or an error naming ``name``."""
+    if not is_integer(value):
+        raise TypeError(f"{name} must be a non-negative integer, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
+def check_policy(policy: Any, num_products: int) -> np.ndarray:
+    """A logging policy as a float64 probability vector over the products."""
+    p = np.asarray(policy, dtype=np.float64)
+    if p.shape != (num_products,):
+        raise ValueError(f"policy must be a probability vector of shape ({num_products},) (num_products), "
+                         f"got shape {p.shape}")
+    if not np.all(np.isfinite(p)) or np.any(p < 0) or abs(p.sum() - 1.0) > 1e-8:
+        raise ValueError("policy must hold finite, non-negative probabilities summing to 1")
+    return np.ascontiguousarray(p)
+
+
+def seed_limit(rng: str) -> int:
+    """Seeds are below this: RandomState takes 32 bits, Philox keys 64."""
+    return 2**32 if rng == "legacy" else 2**64
+
+
 def _check_integer(args: dict[str, Any], name: str, minimum: int) -> None:
     value = args[name]
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if not is_integer(value):
         raise TypeError(f"env arg {name!r} must be an integer >= {minimum}, got {value!r}")
     if value < minimum:
         raise ValueError(f"env arg {name!r} must be an integer >= {minimum}, got {value!r}")
@@ -232,8 +273,8 @@ def _check_real(args: dict[str, Any], name: str, low: float, high: float) -> Non
     value = args[name]
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"env arg {name!r} must be a real number in [{low}, {high}], got {value!r}")
-    if not (low <= value <= high) or math.isnan(value):
-        raise ValueError(f"env arg {name!r} must be in [{low}, {high}], got {value!r}")
+    if not (low <= value <= high) or not math.isfinite(value):
+        raise ValueError(f"env arg {name!r} must be a finite number in [{low}, {high}], got {value!r}")
     args[name] = float(value)
 
 
@@ -245,12 +286,18 @@ def _check_row(args: Mapping[str, Any], state: str, total: float, terms: str) ->
         )
 
 
+def _flag(name: str, value: Any) -> bool:
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, numbers.Integral) and value in (0, 1)):
+        return bool(value)
+    raise TypeError(f"env arg {name!r} must be True or False, got {value!r}")
+
+
 def _time_generator_kind(value: Any) -> str:
     # Accept 0.1.3.0-style generator objects as well as names.
     kind = getattr(value, "kind", value)
     if kind is None:
         return "default"
-    if kind not in _TIME_GENERATORS:
+    if not isinstance(kind, str) or kind not in _TIME_GENERATORS:
         raise ValueError(
             f"env arg 'time_generator' must be one of {_TIME_GENERATORS} or a "
             f"recogym time generator, got {value!r}"

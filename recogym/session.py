@@ -96,6 +96,7 @@ def as_action(choice: Any, num_products: int) -> Action:
     """Read what an agent's ``act`` returned: an int (a plain int counts as
     chosen with probability 1), an :class:`Action`, or 0.1.3.0's dict."""
     if isinstance(choice, Action):
+        check_action(int(choice), num_products)
         return choice
     if isinstance(choice, dict):
         if "a" not in choice:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..params import Configuration, as_configuration
+from ..params import Configuration, as_configuration, is_integer
 from ..session import Action, Session
 
 __all__ = ["Agent"]
@@ -29,9 +29,9 @@ class Agent:
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
         self.config: Configuration = as_configuration(config)
         num_products = self.config.get("num_products")
-        if isinstance(num_products, bool) or not isinstance(num_products, int) or num_products < 1:
+        if not is_integer(num_products) or num_products < 1:
             raise ValueError(f"agent arg 'num_products' must be an integer >= 1, got {num_products!r}")
-        self.num_products = num_products
+        self.num_products = int(num_products)
 
     def act(self, observation: Session | None, reward: int | None, done: bool) -> Action | int:
         """The product to recommend now."""

@@ -1,0 +1,79 @@
+"""Core throughput: log generation, the step loop, and the notebook's
+test_agent scenario, each beside a reference timed in the same run."""
+import copy
+
+import numpy as np
+import pytest
+
+import recogym
+from recogym._reference import reference_logs
+from recogym.agents import PopularityAgent, RandomAgent, popularity_args, random_args
+from recogym.params import resolve_env_args
+
+
+def env_for(rng="default", **args):
+    env = recogym.make("reco-gym-v1")
+    env.init_gym({"random_seed": 42, "rng": rng, **args})
+    return env
+
+
+USERS = {10: 20_000, 100: 10_000, 1000: 2_000}
+
+
+@pytest.mark.parametrize("num_products", [10, 100, 1000])
+def test_reference_numpy(throughput, num_products):
+    config = resolve_env_args("reco-gym-v1", {"random_seed": 42, "num_products": num_products})
+    logs = throughput(f"logs P={num_products}", "numpy reference (per event)",
+                      lambda: reference_logs("reco-gym-v1", config, 20), lambda logs: len(logs["t"]),
+                      rounds=1, reference=True)
+    assert len(logs["t"]) > 500
+
+
+@pytest.mark.parametrize("num_products", [10, 100, 1000])
+def test_simulate_arrays(throughput, num_products):
+    env = env_for(num_products=num_products)
+    logs = throughput(f"logs P={num_products}", "simulate -> numpy arrays",
+                      lambda: env.simulate(USERS[num_products]), len)
+    assert len(logs) > 50 * USERS[num_products]
+
+
+@pytest.mark.parametrize("num_products", [10, 100, 1000])
+def test_generate_logs_dataframe(throughput, num_products):
+    env = env_for(num_products=num_products)
+    logs = throughput(f"logs P={num_products}", "generate_logs -> DataFrame",
+                      lambda: env.generate_logs(USERS[num_products]), len)
+    assert set(logs["z"].unique()) == {"organic", "bandit"}
+
+
+def test_legacy_generate_logs(throughput):
+    env = env_for(rng="legacy")
+    logs = throughput("logs P=10", "generate_logs, rng='legacy'", lambda: env.generate_logs(USERS[10]), len)
+    assert len(logs) > 50 * USERS[10]
+
+
+def step_loop(env, users, action=3):
+    steps = 0
+    for _ in range(users):
+        env.reset()
+        _, _, done, _ = env.step(None)
+        while not done:
+            _, _, done, _ = env.step(action)
+            steps += 1
+    return steps
+
+
+def test_step_loop(throughput):
+    env = env_for()
+    steps = throughput("logs P=10", "env.step(action) loop, steps", lambda: step_loop(env, 2000), lambda n: n)
+    assert steps > 100_000
+
+
+@pytest.mark.parametrize("agent_name", ["random", "popularity"])
+def test_notebook_test_agent(throughput, agent_name):
+    env = env_for()
+    agent = (RandomAgent(random_args) if agent_name == "random" else PopularityAgent(popularity_args))
+    result = throughput("test_agent 1000/1000", f"test_agent {agent_name}",
+                        lambda: recogym.test_agent(copy.deepcopy(env), agent, 1000, 1000),
+                        lambda result: result.impressions, rounds=2)
+    median, low, high = result
+    assert 0.005 < low < median < high < 0.05
