@@ -477,6 +477,84 @@ cdef class Engine:
         return self.markov_state[slot]
 
     # ------------------------------------------------------------------
+    # Many slots in lockstep (the batch env): every slot with a user waits
+    # in the bandit state for its next recommendation.
+
+    cdef void organic_views_into(self, Py_ssize_t slot, Stream *s, Stream *timing,
+                                 double[:, ::1] view_counts) noexcept nogil:
+        while self.markov_state[slot] == ORGANIC:
+            view_counts[slot, self.draw_view(slot, s)] += 1.0
+            self.transition(slot, s, timing)
+
+    def begin_users(self, const int64_t[::1] slots, int64_t next_user, int64_t end_user,
+                    double[:, ::1] view_counts, int64_t[::1] steps):
+        """Start users ``next_user, next_user + 1, ...`` in ``slots`` and run
+        their first organic session, counting views into ``view_counts``.
+
+        A user who leaves during that session is replaced at once; a slot
+        left when the ids run out (``end_user``) becomes empty. Returns the
+        next unused user id.
+        """
+        cdef Py_ssize_t i, slot, p
+        cdef Stream s, timing
+        cdef Stream *ts
+        cdef bitgen_t *main = NULL
+        cdef bitgen_t *clock = NULL
+        if self.legacy:
+            main = self.legacy_bitgen(self.main_generator)
+            if self.normal_time:
+                clock = self.legacy_bitgen(self.time_generator)
+        with nogil:
+            ts = self.open_time_stream(&s, &timing, clock)
+            for i in range(slots.shape[0]):
+                slot = slots[i]
+                while True:
+                    if next_user >= end_user:
+                        self.markov_state[slot] = EMPTY
+                        break
+                    self.user_id[slot] = next_user
+                    next_user += 1
+                    self.stream_position[slot, 0] = 0
+                    self.stream_position[slot, 1] = 4
+                    self.open_stream(slot, &s, main)
+                    self.start_user(slot, &s, ts)
+                    for p in range(self.num_products):
+                        view_counts[slot, p] = 0.0
+                    steps[slot] = 0
+                    self.organic_views_into(slot, &s, ts, view_counts)
+                    self.close_stream(slot, &s)
+                    if self.markov_state[slot] == BANDIT:
+                        break
+        return next_user
+
+    def recommend_batch(self, const int64_t[::1] slots, const int64_t[::1] actions, int8_t[::1] clicks,
+                        double[::1] click_probability, double[:, ::1] view_counts, int64_t[::1] steps):
+        """Show ``actions[i]`` to the user in ``slots[i]``, for every i, then run
+        the organic session that follows, if any. A slot whose user leaves is
+        left in the stop state."""
+        cdef Py_ssize_t i, slot
+        cdef double p
+        cdef Stream s, timing
+        cdef Stream *ts
+        cdef bitgen_t *main = NULL
+        cdef bitgen_t *clock = NULL
+        if self.legacy:
+            main = self.legacy_bitgen(self.main_generator)
+            if self.normal_time:
+                clock = self.legacy_bitgen(self.time_generator)
+        with nogil:
+            ts = self.open_time_stream(&s, &timing, clock)
+            for i in range(slots.shape[0]):
+                slot = slots[i]
+                self.open_stream(slot, &s, main)
+                p = self.click_probability_of(slot, actions[i])
+                click_probability[i] = p
+                clicks[i] = <int8_t>self.recommend_one(slot, actions[i], p, &s, ts)
+                steps[slot] += 1
+                self.organic_views_into(slot, &s, ts, view_counts)
+                self.close_stream(slot, &s)
+
+    # ------------------------------------------------------------------
     # Whole logs, no Python per event.
 
     def simulate_logs(self, Py_ssize_t slot, int64_t next_user, int64_t end_user,

@@ -67,6 +67,7 @@ class RecoEnv:
         if self.config.random_seed + epoch >= seed_limit(self.config.rng):
             raise ValueError(f"random_seed + epoch must stay below {seed_limit(self.config.rng)} for "
                              f"rng={self.config.rng!r}, got {self.config.random_seed} + {epoch}")
+        self._epoch = epoch
         self._engine = build_engine(self.model, self.config, self._static, epoch=epoch,
                                     time_generator=self._time_generator)
         self._next_user = 0
@@ -83,6 +84,12 @@ class RecoEnv:
             raise RuntimeError(f"call reset() before {method}()")
 
     # -- one user at a time ----------------------------------------------
+
+    def take_users(self, count: int) -> int:
+        """Reserve the next ``count`` user ids (as ``count`` calls of
+        :meth:`reset` would) and return the first."""
+        first, self._next_user = self._next_user, self._next_user + count
+        return first
 
     def reset(self, user_id: int | None = None) -> None:
         """Start a user: the next one (ids count up from 0), or ``user_id``.
@@ -202,9 +209,12 @@ class RecoEnv:
         if self._done:
             raise RuntimeError("this user is done: call reset() to start the next user before step_offline()")
         if self._logging_agent is not None:
-            choice = self._logging_agent.act(self._last_observation, self._last_reward, self._done)
-            return as_action(choice, self.num_products)
-        return Action(self._engine.uniform_action(0), 1.0 / self.num_products, self._uniform_ps_all())
+            choice = as_action(self._logging_agent.act(self._last_observation, self._last_reward, self._done),
+                               self.num_products)
+            product, ps, ps_all = int(choice), choice.ps, choice.ps_all
+        else:
+            product, ps, ps_all = self._engine.uniform_action(0), 1.0 / self.num_products, self._uniform_ps_all()
+        return Action(product, ps, ps_all, t=float(self._engine.state["time"][0]), u=self._user)
 
     def _skip_phantom_action(self) -> None:
         """In legacy mode, make the logging policy's draw that 0.1.3.0 makes

@@ -8,6 +8,7 @@ from typing import Any
 from scipy.stats import beta
 from tqdm.auto import tqdm
 
+from .batch import evaluate_batch
 from .env import RecoEnv
 from .params import check_count
 from .session import as_action
@@ -90,7 +91,16 @@ test_agent.__test__ = False  # not a pytest test, despite its name
 
 
 def train_offline(env: RecoEnv, agent: Any, num_offline_users: int, num_organic_offline_users: int = 0) -> None:
-    """Feed ``agent.train`` the logging policy's steps on the env's next users."""
+    """Feed ``agent.train`` the logging policy's steps on the env's next users.
+
+    An agent with ``train_logs`` gets the same steps at once, as columnar logs
+    simulated without Python per event.
+    """
+    if hasattr(agent, "train_logs"):
+        total = num_organic_offline_users + num_offline_users
+        first = env.take_users(total)
+        agent.train_logs(env.simulate(num_offline_users, num_organic_offline_users, first_user=first))
+        return
     for user in tqdm(range(num_organic_offline_users + num_offline_users), desc="Training", disable=None,
                      leave=False):
         env.reset()
@@ -105,7 +115,13 @@ def train_offline(env: RecoEnv, agent: Any, num_offline_users: int, num_organic_
 
 
 def evaluate_online(env: RecoEnv, agent: Any, num_users: int) -> tuple[int, int]:
-    """Clicks and impressions of ``agent.act`` on the env's next users."""
+    """Clicks and impressions of ``agent.act`` on the env's next users.
+
+    In the default random-number mode an agent with ``act_batch`` is run on
+    all users at once in the batch env, which gives the same clicks.
+    """
+    if hasattr(agent, "act_batch") and env.config.rng == "default":
+        return evaluate_batch(env, agent, num_users, first_user=env.take_users(num_users))
     clicks = impressions = 0
     num_products = env.num_products
     reset_agent = getattr(agent, "reset", None)  # the notebook's agents have none

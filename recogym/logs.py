@@ -8,7 +8,7 @@ import pandas as pd
 
 from . import _core
 
-__all__ = ["Logs", "simulate_logs", "LOG_COLUMNS"]
+__all__ = ["Logs", "simulate_logs", "logs_from_rows", "LOG_COLUMNS"]
 
 #: The columns of ``generate_logs``, in 0.1.3.0's order.
 LOG_COLUMNS = ("t", "u", "z", "v", "a", "c", "ps")
@@ -81,17 +81,26 @@ class Logs:
         return frame
 
 
+_DTYPES = {
+    "t": np.float64,
+    "u": np.int64,
+    "z": np.int8,
+    "v": np.int32,
+    "a": np.int32,
+    "c": np.int8,
+    "ps": np.float64,
+    "click_probability": np.float64,
+}
+
+
+def logs_from_rows(rows: list[tuple]) -> Logs:
+    """Logs from ``(t, u, z, v, a, c, ps, click_probability)`` tuples."""
+    columns = list(zip(*rows)) if rows else [()] * len(_DTYPES)
+    return Logs(**{name: np.array(column, dtype=dtype) for (name, dtype), column in zip(_DTYPES.items(), columns)})
+
+
 def _empty_chunk(rows: int) -> dict[str, np.ndarray]:
-    return {
-        "t": np.empty(rows, dtype=np.float64),
-        "u": np.empty(rows, dtype=np.int64),
-        "z": np.empty(rows, dtype=np.int8),
-        "v": np.empty(rows, dtype=np.int32),
-        "a": np.empty(rows, dtype=np.int32),
-        "c": np.empty(rows, dtype=np.int8),
-        "ps": np.empty(rows, dtype=np.float64),
-        "click_probability": np.empty(rows, dtype=np.float64),
-    }
+    return {name: np.empty(rows, dtype=dtype) for name, dtype in _DTYPES.items()}
 
 
 def simulate_logs(

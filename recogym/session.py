@@ -65,15 +65,20 @@ class Action(int):
 
     It is a plain ``int`` everywhere (``env.step(action)``, indexing, printing);
     ``action.ps`` is the logging policy's propensity of this action and
-    ``action.ps_all`` the whole vector when the env has ``with_ps_all``.
+    ``action.ps_all`` the whole vector when the env has ``with_ps_all``. The
+    env's logging policy also records when (``action.t``) and for whom
+    (``action.u``) it acted.
     0.1.3.0's dict access (``action['a']``, ``action['ps']``, ``action['ps-a']``)
     still works.
     """
 
-    def __new__(cls, product: int, ps: float = 1.0, ps_all: Any = ()) -> "Action":
+    def __new__(cls, product: int, ps: float = 1.0, ps_all: Any = (), t: float | None = None,
+                u: int | None = None) -> "Action":
         action = super().__new__(cls, product)
         action.ps = float(ps)
         action.ps_all = ps_all
+        if t is not None:
+            action.t, action.u = t, u
         return action
 
     def __getitem__(self, key: str) -> Any:
@@ -83,13 +88,15 @@ class Action(int):
             return self.ps
         if key == "ps-a":
             return self.ps_all
+        if key in ("t", "u") and hasattr(self, key):
+            return getattr(self, key)
         raise KeyError(key)
 
     def __repr__(self) -> str:
         return int.__repr__(self)
 
     def __reduce__(self):
-        return (Action, (int(self), self.ps, self.ps_all))
+        return (Action, (int(self), self.ps, self.ps_all, getattr(self, "t", None), getattr(self, "u", None)))
 
 
 def as_action(choice: Any, num_products: int) -> Action:

@@ -1,13 +1,16 @@
-"""The agent interface of RecoGym's notebook."""
+"""The agent interface of RecoGym's notebook, and its batch form."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
+
+from ..logs import Logs, logs_from_rows
 from ..params import Configuration, as_configuration, is_integer
 from ..session import Action, Session
 
-__all__ = ["Agent"]
+__all__ = ["Agent", "BatchAgent", "UserBatch", "keyed_uniform"]
 
 
 class Agent:
@@ -42,3 +45,141 @@ class Agent:
 
     def reset(self) -> None:
         """Forget the current user; called when a new user starts."""
+
+
+class UserBatch(NamedTuple):
+    """What each user of a batch has shown so far, one row per user.
+
+    Attributes
+    ----------
+    view_counts : (B, P) float64 array
+        Organic views of each product since the user arrived.
+    last_view : (B,) int64 array
+        The product viewed last.
+    user_ids : (B,) int64 array
+    steps : (B,) int64 array
+        Impressions already shown to the user.
+    """
+
+    view_counts: np.ndarray
+    last_view: np.ndarray
+    user_ids: np.ndarray
+    steps: np.ndarray
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def _splitmix(z: np.ndarray) -> np.ndarray:
+    z = z + _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+def keyed_uniform(seed: int, user_ids, steps) -> np.ndarray:
+    """Uniform [0, 1) numbers that depend only on (seed, user, step).
+
+    An agent that draws its randomness here makes the same choice for a user
+    whether it acts one user at a time or for a whole batch at once.
+    """
+    with np.errstate(over="ignore"):
+        z = _splitmix(np.full(np.shape(user_ids), seed, dtype=np.uint64))
+        z = _splitmix(z ^ np.asarray(user_ids).astype(np.uint64))
+        z = _splitmix(z ^ np.asarray(steps).astype(np.uint64))
+    return (z >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+
+
+def choose(probabilities: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+    """One product per row of ``probabilities`` by inverse CDF (never one of
+    probability 0)."""
+    cdf = np.cumsum(probabilities, axis=1)
+    thresholds = uniforms * cdf[:, -1]
+    chosen = (cdf <= thresholds[:, None]).sum(axis=1)
+    return np.minimum(chosen, probabilities.shape[1] - 1)
+
+
+class BatchAgent(Agent):
+    """An agent given by a policy: probabilities over products for a batch of users.
+
+    Subclasses implement :meth:`policy` and, to learn, :meth:`train_logs`.
+    This class then provides the rest, identically for one user and for many:
+
+    * ``act`` / ``act_batch`` draw from the policy with :func:`keyed_uniform`,
+      so a user gets the same recommendations either way;
+    * ``train`` buffers the notebook-style steps as logs and hands them to
+      ``train_logs`` before the next act, so learning step by step and
+      learning from :meth:`~recogym.RecoEnv.simulate` logs give the same agent;
+    * every action carries its propensity, and the whole vector with
+      ``with_ps_all``.
+    """
+
+    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
+        super().__init__(config)
+        self.random_seed = self.config.get("random_seed", 0)
+        self.with_ps_all = bool(self.config.get("with_ps_all", False))
+        self._pending: list[tuple] = []
+        self._trained_user: int | None = None
+        self.reset()
+
+    # -- what subclasses provide -------------------------------------------
+
+    def policy(self, batch: UserBatch) -> np.ndarray:
+        """(B, P) probabilities of recommending each product to each user."""
+        raise NotImplementedError
+
+    def train_logs(self, logs: Logs) -> None:
+        """Learn from these logs as well; the default learns nothing."""
+
+    # -- acting --------------------------------------------------------------
+
+    def act_batch(self, batch: UserBatch) -> tuple[np.ndarray, np.ndarray]:
+        """Products for every user of ``batch`` and their propensities."""
+        self._fit_pending()
+        probabilities = self.policy(batch)
+        actions = choose(probabilities, keyed_uniform(self.random_seed, batch.user_ids, batch.steps))
+        return actions, probabilities[np.arange(len(actions)), actions]
+
+    def act(self, observation: Session | None, reward: int | None, done: bool) -> Action:
+        self._observe(observation)
+        self._fit_pending()
+        batch = UserBatch(self._user_views[None, :], np.array([self._last_view]),
+                          np.array([self._user_id]), np.array([self._user_step]))
+        probabilities = self.policy(batch)
+        action = int(choose(probabilities, keyed_uniform(self.random_seed, batch.user_ids, batch.steps))[0])
+        self._user_step += 1
+        return Action(action, probabilities[0, action], probabilities[0] if self.with_ps_all else ())
+
+    def reset(self) -> None:
+        self._user_views = np.zeros(self.num_products)
+        self._last_view = -1
+        self._user_id = 0
+        self._user_step = 0
+
+    def _observe(self, observation: Session | None) -> None:
+        if observation:
+            views = observation.get_views()
+            self._user_id = observation.user
+            np.add.at(self._user_views, views, 1.0)
+            self._last_view = views[-1]
+
+    # -- learning step by step ---------------------------------------------
+
+    def train(self, observation: Session | None, action: Action | None, reward: int | None, done: bool) -> None:
+        if observation:
+            views = observation.get_views()
+            times = observation.times if len(observation.times) == len(views) else [np.nan] * len(views)
+            self._pending.extend((time, observation.user, 0, view, -1, -1, np.nan, np.nan)
+                                 for time, view in zip(times, views))
+            self._trained_user = observation.user
+        if action is not None:
+            user = getattr(action, "u", self._trained_user)
+            ps = getattr(action, "ps", 1.0)
+            self._pending.append((getattr(action, "t", np.nan), user, 1, -1, int(action), int(reward), ps, np.nan))
+
+    def _fit_pending(self) -> None:
+        if self._pending:
+            logs, self._pending = logs_from_rows(self._pending), []
+            self.train_logs(logs)

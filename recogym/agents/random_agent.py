@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..session import Action
-from .base import Agent
+from .base import BatchAgent, UserBatch
 
 __all__ = ["RandomAgent", "random_args"]
 
@@ -15,14 +14,11 @@ random_args = {
 }
 
 
-class RandomAgent(Agent):
+class RandomAgent(BatchAgent):
     """Recommends a product uniformly at random, with propensity 1/P."""
 
     def __init__(self, config=random_args) -> None:
         super().__init__(config)
-        self.rng = np.random.Generator(np.random.PCG64(self.config.get("random_seed", 42)))
-        self._ps_all = (np.full(self.num_products, 1.0 / self.num_products)
-                        if self.config.get("with_ps_all", False) else ())
 
-    def act(self, observation, reward, done) -> Action:
-        return Action(self.rng.integers(self.num_products), 1.0 / self.num_products, self._ps_all)
+    def policy(self, batch: UserBatch) -> np.ndarray:
+        return np.full((len(batch.user_ids), self.num_products), 1.0 / self.num_products)
