@@ -56,6 +56,7 @@ cdef enum:
 cdef enum:
     POLICY_UNIFORM = 0
     POLICY_FIXED = 1
+    POLICY_USER_POPULARITY = 2     # the user's view counts + epsilon
 
 ORGANIC_STATE = ORGANIC
 BANDIT_STATE = BANDIT
@@ -63,6 +64,7 @@ STOP_STATE = STOP
 EMPTY_SLOT = EMPTY
 UNIFORM_POLICY = POLICY_UNIFORM
 FIXED_POLICY = POLICY_FIXED
+USER_POPULARITY_POLICY = POLICY_USER_POPULARITY
 
 
 cdef struct Stream:
@@ -201,6 +203,7 @@ cdef class Engine:
     cdef int64_t[::1] last_view
     cdef uint64_t[:, ::1] stream_position
     cdef double[::1] gauss_cache
+    cdef double[:, ::1] policy_counts
     cdef object main_generator
     cdef object time_generator
 
@@ -240,6 +243,7 @@ cdef class Engine:
         self.last_view = state['last_view']
         self.stream_position = state['stream_position']
         self.gauss_cache = state['gauss_cache']
+        self.policy_counts = state['policy_counts']
         self.main_generator = state['main_generator']
         self.time_generator = state['time_generator']
 
@@ -559,10 +563,13 @@ cdef class Engine:
 
     def simulate_logs(self, Py_ssize_t slot, int64_t next_user, int64_t end_user,
                       int64_t organic_only_end, int policy, const double[::1] policy_cdf,
-                      const double[::1] policy_probabilities, double[::1] t, int64_t[::1] u, int8_t[::1] z, int32_t[::1] v,
+                      const double[::1] policy_probabilities, double epsilon, double[::1] t, int64_t[::1] u, int8_t[::1] z, int32_t[::1] v,
                       int32_t[::1] a, int8_t[::1] c, double[::1] ps, double[::1] click_probability):
         """Run users ``next_user`` .. ``end_user - 1`` through ``slot`` under a
         logging policy, one row per organic view or impression.
+
+        The policy is uniform, the categorical ``policy_cdf``, or the user's
+        organic view counts plus ``epsilon`` (0.1.3.0's competition logging).
 
         Users below ``organic_only_end`` contribute their first organic session
         only. Stops when the output arrays are full; the slot keeps the user in
@@ -596,6 +603,8 @@ cdef class Engine:
                     self.stream_position[slot, 1] = 4
                     self.open_stream(slot, &s, main)
                     self.start_user(slot, &s, ts)
+                    if policy == POLICY_USER_POPULARITY:
+                        self.policy_counts[slot, :] = 0.0
                     next_user += 1
                     continue
                 organic_only = self.user_id[slot] < organic_only_end
@@ -603,7 +612,7 @@ cdef class Engine:
                     if self.legacy and not organic_only:
                         # 0.1.3.0 draws one more logging action for a row it
                         # never shows; consume it so later users still match.
-                        self.logging_action(&s, policy, policy_cdf)
+                        self.logging_action(slot, &s, policy, policy_cdf, epsilon, &p)
                     self.close_stream(slot, &s)
                     self.markov_state[slot] = EMPTY
                     continue
@@ -613,19 +622,23 @@ cdef class Engine:
                 u[rows] = self.user_id[slot]
                 if state == ORGANIC:
                     z[rows] = ORGANIC
-                    v[rows] = <int32_t>self.draw_view(slot, &s)
+                    action = self.draw_view(slot, &s)
+                    v[rows] = <int32_t>action
+                    if policy == POLICY_USER_POPULARITY:
+                        self.policy_counts[slot, action] += 1.0
                     a[rows] = -1
                     c[rows] = -1
                     ps[rows] = NAN
                     click_probability[rows] = NAN
                     self.transition(slot, &s, ts)
                 else:
-                    action = self.logging_action(&s, policy, policy_cdf)
+                    action = self.logging_action(slot, &s, policy, policy_cdf, epsilon, &ps[rows])
+                    if policy != POLICY_USER_POPULARITY:
+                        ps[rows] = policy_probabilities[action]
                     p = self.click_probability_of(slot, action)
                     z[rows] = BANDIT
                     v[rows] = -1
                     a[rows] = <int32_t>action
-                    ps[rows] = policy_probabilities[action]
                     click_probability[rows] = p
                     c[rows] = <int8_t>self.recommend_one(slot, action, p, &s, ts)
                 rows += 1
@@ -633,7 +646,27 @@ cdef class Engine:
                 self.close_stream(slot, &s)
         return rows, next_user
 
-    cdef inline Py_ssize_t logging_action(self, Stream *s, int policy, const double[::1] policy_cdf) noexcept nogil:
+    cdef Py_ssize_t logging_action(self, Py_ssize_t slot, Stream *s, int policy, const double[::1] policy_cdf,
+                                   double epsilon, double *propensity) noexcept nogil:
+        """Draw the logging policy's action; for the user-popularity policy
+        also write its propensity."""
+        cdef Py_ssize_t i, P = self.num_products
+        cdef double total = 0.0, threshold
         if policy == POLICY_UNIFORM:
-            return draw_index(s, self.num_products)
-        return search_right(&policy_cdf[0], self.num_products, draw_uniform(s))
+            return draw_index(s, P)
+        if policy == POLICY_FIXED:
+            return search_right(&policy_cdf[0], P, draw_uniform(s))
+        for i in range(P):
+            total = total + (self.policy_counts[slot, i] + epsilon)
+        threshold = draw_uniform(s) * total
+        for i in range(P - 1):
+            threshold = threshold - (self.policy_counts[slot, i] + epsilon)
+            if threshold < 0.0:
+                break
+        else:
+            # u * total rounded up to total: take the last product with mass.
+            i = P - 1
+            while self.policy_counts[slot, i] + epsilon == 0.0:
+                i -= 1
+        propensity[0] = (self.policy_counts[slot, i] + epsilon) / total
+        return i

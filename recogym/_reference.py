@@ -13,6 +13,7 @@ import numpy as np
 
 from .model import _choice_cdf, build_static, transition_cdf
 from .params import Configuration
+from .policies import UserPopularity
 
 __all__ = ["reference_logs"]
 
@@ -95,9 +96,26 @@ class _User:
         return _click_curve(score + self.static["mu_bandit"][action])
 
 
+def _user_popularity_action(counts: np.ndarray, epsilon: float, u: float) -> tuple[int, float]:
+    total = 0.0
+    for count in counts:
+        total = total + (count + epsilon)
+    threshold = u * total
+    for action in range(len(counts) - 1):
+        threshold = threshold - (counts[action] + epsilon)
+        if threshold < 0.0:
+            break
+    else:
+        action = len(counts) - 1
+        while counts[action] + epsilon == 0.0:
+            action -= 1
+    return action, (counts[action] + epsilon) / total
+
+
 def reference_logs(model: str, config: Configuration, num_users: int, num_organic_users: int = 0,
-                   first_user: int = 0) -> dict[str, np.ndarray]:
-    """Uniform-policy logs of the default mode, as ``Logs`` columns."""
+                   first_user: int = 0, policy: UserPopularity | None = None) -> dict[str, np.ndarray]:
+    """Logs of the default mode under the uniform policy or ``policy``, as
+    ``Logs`` columns."""
     if config.rng != "default":
         raise ValueError("the reference models rng='default' only")
     static = build_static(model, config)
@@ -107,19 +125,25 @@ def reference_logs(model: str, config: Configuration, num_users: int, num_organi
     for user_id in range(first_user, first_user + num_organic_users + num_users):
         organic_only = user_id < first_user + num_organic_users
         user = _User(model, config, static, user_id)
+        counts = np.zeros(P)
         while user.state != STOP and not (organic_only and user.state == BANDIT):
             time = user.time
             if user.state == ORGANIC:
-                values = (time, user_id, ORGANIC, user.view(), -1, -1, np.nan, np.nan)
+                view = user.view()
+                counts[view] += 1
+                values = (time, user_id, ORGANIC, view, -1, -1, np.nan, np.nan)
                 user.transition(cdf)
             else:
-                action = min(int(user.rng.random() * P), P - 1)
+                if policy is None:
+                    action, ps = min(int(user.rng.random() * P), P - 1), 1.0 / P
+                else:
+                    action, ps = _user_popularity_action(counts, policy.epsilon, user.rng.random())
                 p = user.click_probability(action)
                 click = int(user.rng.random() < p)
                 user.transition(cdf)
                 if click:
                     user.state = ORGANIC
-                values = (time, user_id, BANDIT, -1, action, click, 1.0 / P, p)
+                values = (time, user_id, BANDIT, -1, action, click, ps, p)
             for name, value in zip(rows, values):
                 rows[name].append(value)
     dtypes = dict(t=np.float64, u=np.int64, z=np.int8, v=np.int32, a=np.int32, c=np.int8, ps=np.float64,

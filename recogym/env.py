@@ -13,7 +13,8 @@ from tqdm.auto import tqdm
 from . import _core
 from .logs import Logs, simulate_logs
 from .model import build_engine, build_static, legacy_mt19937
-from .params import Configuration, check_count, check_policy, is_integer, resolve_env_args, seed_limit
+from .params import Configuration, check_count, is_integer, resolve_env_args, seed_limit
+from .policies import LoggingPolicy, kernel_policy
 from .session import Action, Session, as_action, check_action
 
 __all__ = ["RecoEnv", "RecoEnv0", "RecoEnv1", "make", "ENV_IDS", "MAX_USER_ID"]
@@ -264,12 +265,12 @@ class RecoEnv:
         return self._agent_logs(agent, num_offline_users, num_organic_offline_users)
 
     def simulate(self, num_users: int, num_organic_users: int = 0, first_user: int = 0,
-                 policy: np.ndarray | None = None) -> Logs:
+                 policy: LoggingPolicy = None) -> Logs:
         """Columnar logs (numpy arrays, with the true click probability of
         every impression) of ``num_users`` users from ``first_user`` on.
 
-        ``policy`` is a fixed probability vector over products; the default is
-        uniform. In legacy mode users continue the env's one random stream.
+        ``policy`` is a fixed probability vector over products,
+        :class:`~recogym.policies.UserPopularity`, or ``None`` for uniform. In legacy mode users continue the env's one random stream.
         """
         self._require_init()
         num_users = check_count("num_users", num_users)
@@ -278,8 +279,7 @@ class RecoEnv:
         if first_user + num_users + num_organic_users > MAX_USER_ID + 1:
             raise ValueError(f"user ids must stay below 2**63: first_user + num_organic_users + num_users "
                              f"= {first_user + num_users + num_organic_users}")
-        if policy is not None:
-            policy = check_policy(policy, self.num_products)
+        kernel_policy(policy, self.num_products)  # validates before any draw
         self._in_episode = False
         self._engine.state["markov_state"][0] = _core.EMPTY_SLOT
         with tqdm(total=num_users + num_organic_users, desc="Users", disable=None, leave=False) as progress:

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core
+from .policies import LoggingPolicy, kernel_policy
 
 __all__ = ["Logs", "simulate_logs", "logs_from_rows", "LOG_COLUMNS"]
 
@@ -108,7 +109,7 @@ def simulate_logs(
     first_user: int,
     num_users: int,
     num_organic_users: int = 0,
-    policy: np.ndarray | None = None,
+    policy: LoggingPolicy = None,
     slot: int = 0,
     progress=None,
 ) -> Logs:
@@ -116,16 +117,10 @@ def simulate_logs(
     each, then ``num_users`` whole timelines, with consecutive ids from
     ``first_user``, under a logging policy.
 
-    ``policy`` is a probability vector over products; ``None`` is the
-    uniform policy. ``progress``, if given, is a tqdm bar advanced per user.
+    ``policy`` is ``None`` (uniform), a probability vector over products, or
+    :class:`~recogym.policies.UserPopularity`. ``progress``, if given, is a tqdm bar advanced per user.
     """
-    P = engine.params["num_products"]
-    if policy is None:
-        kind, probabilities = _core.UNIFORM_POLICY, np.full(P, 1.0 / P)
-    else:
-        kind, probabilities = _core.FIXED_POLICY, np.ascontiguousarray(policy, dtype=np.float64)
-    cdf = probabilities.cumsum()
-    cdf /= cdf[-1]
+    kind, cdf, probabilities, epsilon = kernel_policy(policy, engine.params["num_products"])
     end_user = first_user + num_organic_users + num_users
     organic_end = first_user + num_organic_users
     chunks = []
@@ -134,7 +129,7 @@ def simulate_logs(
         chunk = _empty_chunk(_CHUNK_ROWS)
         before = next_user
         rows, next_user = engine.simulate_logs(
-            slot, next_user, end_user, organic_end, kind, cdf, probabilities, *chunk.values()
+            slot, next_user, end_user, organic_end, kind, cdf, probabilities, epsilon, *chunk.values()
         )
         chunks.append({name: column[:rows] for name, column in chunk.items()})
         if progress is not None:

@@ -159,6 +159,7 @@ def build_engine(
         "last_view": np.zeros(num_slots, dtype=np.int64),
         "stream_position": np.zeros((num_slots, 2), dtype=np.uint64),
         "gauss_cache": np.zeros(4),
+        "policy_counts": np.zeros((num_slots, P)),
         "main_generator": legacy_mt19937(config.random_seed + epoch) if legacy else None,
         "time_generator": time_generator,
     }

@@ -38,3 +38,21 @@ def test_user_stream_is_numpy_philox(make_env):
     env.reset(99)
     generator = np.random.Generator(np.random.Philox(key=np.array([123, 99], dtype=np.uint64)))
     np.testing.assert_array_equal(env._engine.state["omega"][0], 2.0 * generator.standard_normal(5))
+
+
+@pytest.mark.parametrize("model", ["reco-gym-v1", "reco-gym-v0"])
+@pytest.mark.parametrize("epsilon", [0.0, 0.01, 5.0])
+def test_user_popularity_policy_matches_reference(make_env, config_of, model, epsilon):
+    from recogym.policies import UserPopularity
+
+    policy = UserPopularity(epsilon)
+    logs = make_env(model, random_seed=3).simulate(15, num_organic_users=2, policy=policy)
+    expected = reference_logs(model, config_of(model, random_seed=3), 15, 2, policy=policy)
+    assert_logs_equal(logs, expected)
+    impressions = logs.z == 1
+    assert np.all((logs.ps[impressions] > 0) & (logs.ps[impressions] <= 1))
+    if epsilon == 0.0:
+        # Only products the user has viewed are recommended.
+        for row in np.flatnonzero(impressions)[:200]:
+            earlier = (logs.u[:row] == logs.u[row]) & (logs.z[:row] == 0)
+            assert logs.a[row] in set(logs.v[:row][earlier])
