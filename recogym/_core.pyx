@@ -20,6 +20,9 @@ from numpy.random.c_distributions cimport random_standard_normal
 
 import numpy as np
 
+cdef extern from "_kernels.h":
+    void recogym_axpy(double *out, const double *row, double weight, Py_ssize_t n) noexcept nogil
+
 cdef extern from "_philox.h":
     ctypedef struct recogym_philox:
         uint64_t counter
@@ -187,7 +190,7 @@ cdef class Engine:
     cdef uint64_t seed
     cdef double sigma_omega, sigma_omega_initial, time_mu, time_sigma
     cdef const double[:, ::1] transition_cdf
-    cdef const double[:, ::1] gamma
+    cdef const double[:, ::1] gamma_t
     cdef const double[::1] mu_organic
     cdef const double[:, ::1] beta
     cdef const double[::1] mu_bandit
@@ -226,7 +229,7 @@ cdef class Engine:
         self.time_mu = params['normal_time_mu']
         self.time_sigma = params['normal_time_sigma']
         self.transition_cdf = params['transition_cdf']
-        self.gamma = params['gamma']
+        self.gamma_t = params['gamma_t']
         self.mu_organic = params['mu_organic']
         self.beta = params['beta']
         self.mu_bandit = params['mu_bandit']
@@ -335,34 +338,52 @@ cdef class Engine:
             for k in range(self.K):
                 self.omega[slot, k] = self.omega[slot, k] + scale * draw_normal(s)
 
-    cdef Py_ssize_t draw_view(self, Py_ssize_t slot, Stream *s) noexcept nogil:
-        cdef Py_ssize_t i, k, P = self.num_products
-        cdef double logit, top, total, threshold
-        cdef double *cumulative = &self.scratch[0]
-        if self.model != MODEL_LATENT:
-            i = search_right(&self.view_cdf[self.last_view[slot], 0], P, draw_uniform(s))
-            self.last_view[slot] = i
-            return i
-        # softmax(Gamma omega + mu_organic), sampled through its running sum.
-        top = -1.0e308
-        for i in range(P):
-            logit = 0.0
+    cdef inline void latent_logits(self, Py_ssize_t slot, Py_ssize_t first, Py_ssize_t end,
+                                   double *logits) noexcept nogil:
+        """Gamma @ omega + mu_organic for products first .. end - 1.
+
+        Gamma is stored transposed and products are taken in blocks that stay
+        in L1, so the innermost loop runs over products and vectorises, while
+        each product's sum still runs over k in order: the result does not
+        depend on how products are blocked.
+        """
+        cdef Py_ssize_t i, k, block_end
+        cdef const double *mu = &self.mu_organic[0]
+        while first < end:
+            block_end = first + 256 if first + 256 < end else end
+            for i in range(first, block_end):
+                logits[i] = 0.0
             for k in range(self.K):
-                logit = logit + self.gamma[i, k] * self.omega[slot, k]
-            logit = logit + self.mu_organic[i]
-            cumulative[i] = logit
-            if logit > top:
-                top = logit
-        total = 0.0
+                recogym_axpy(&logits[first], &self.gamma_t[k, first], self.omega[slot, k], block_end - first)
+            for i in range(first, block_end):
+                logits[i] = logits[i] + mu[i]
+            first = block_end
+
+    cdef Py_ssize_t sample_softmax(self, Py_ssize_t slot, double *logits, Stream *s) noexcept nogil:
+        """Draw from softmax(logits) through its running sum (overwrites logits)."""
+        cdef Py_ssize_t i, P = self.num_products
+        cdef double top = -1.0e308, total = 0.0, threshold
         for i in range(P):
-            total = total + exp(cumulative[i] - top)
-            cumulative[i] = total
+            if logits[i] > top:
+                top = logits[i]
+        for i in range(P):
+            total = total + exp(logits[i] - top)
+            logits[i] = total
         threshold = draw_uniform(s) * total
         if threshold >= total:
             threshold = nextafter(total, 0.0)
-        i = search_right(cumulative, P, threshold)
+        i = search_right(logits, P, threshold)
         self.last_view[slot] = i
         return i
+
+    cdef Py_ssize_t draw_view(self, Py_ssize_t slot, Stream *s) noexcept nogil:
+        cdef Py_ssize_t i
+        if self.model != MODEL_LATENT:
+            i = search_right(&self.view_cdf[self.last_view[slot], 0], self.num_products, draw_uniform(s))
+            self.last_view[slot] = i
+            return i
+        self.latent_logits(slot, 0, self.num_products, &self.scratch[0])
+        return self.sample_softmax(slot, &self.scratch[0], s)
 
     cdef double click_probability_of(self, Py_ssize_t slot, Py_ssize_t action) noexcept nogil:
         cdef Py_ssize_t k
@@ -644,6 +665,90 @@ cdef class Engine:
                 rows += 1
             if self.markov_state[slot] != EMPTY:
                 self.close_stream(slot, &s)
+        return rows, next_user
+
+    def simulate_logs_lockstep(self, int64_t next_user, int64_t end_user, int64_t organic_only_end,
+                               int policy, const double[::1] policy_cdf, const double[::1] policy_probabilities,
+                               double epsilon, double[:, ::1] logits, double[::1] t, int64_t[::1] u,
+                               int8_t[::1] z, int32_t[::1] v, int32_t[::1] a, int8_t[::1] c, double[::1] ps,
+                               double[::1] click_probability):
+        """``simulate_logs`` for large catalogues and the default random-number
+        mode: every slot holds a user, all advance one event per tick, and the
+        logits of the users viewing products are computed together, a block
+        of products at a time, so each block of Gamma is read once per tick.
+
+        Rows come out interleaved across users (each user's in order); sort
+        them by user, stably, to get ``simulate_logs``' rows exactly.
+        ``logits`` is a (slots, num_products) work array.
+        """
+        cdef Py_ssize_t G = self.num_slots, P = self.num_products
+        cdef Py_ssize_t capacity = t.shape[0], rows = 0, slot, action, first, end, active
+        cdef Py_ssize_t block = 512
+        cdef Stream s
+        cdef int state
+        cdef double p
+        with nogil:
+            while True:
+                active = 0
+                for slot in range(G):
+                    while True:
+                        state = self.markov_state[slot]
+                        if state == EMPTY:
+                            if next_user >= end_user:
+                                break
+                            self.user_id[slot] = next_user
+                            next_user += 1
+                            self.stream_position[slot, 0] = 0
+                            self.stream_position[slot, 1] = 4
+                            self.open_stream(slot, &s, NULL)
+                            self.start_user(slot, &s, &s)
+                            self.close_stream(slot, &s)
+                            if policy == POLICY_USER_POPULARITY:
+                                self.policy_counts[slot, :] = 0.0
+                        elif state == STOP or (state == BANDIT and self.user_id[slot] < organic_only_end):
+                            self.markov_state[slot] = EMPTY
+                        else:
+                            active += 1
+                            break
+                if active == 0 or rows + G > capacity:
+                    break
+                first = 0
+                while first < P:
+                    end = first + block if first + block < P else P
+                    for slot in range(G):
+                        if self.markov_state[slot] == ORGANIC:
+                            self.latent_logits(slot, first, end, &logits[slot, 0])
+                    first = end
+                for slot in range(G):
+                    state = self.markov_state[slot]
+                    if state != ORGANIC and state != BANDIT:
+                        continue
+                    self.open_stream(slot, &s, NULL)
+                    t[rows] = self.time[slot]
+                    u[rows] = self.user_id[slot]
+                    if state == ORGANIC:
+                        action = self.sample_softmax(slot, &logits[slot, 0], &s)
+                        z[rows] = ORGANIC
+                        v[rows] = <int32_t>action
+                        if policy == POLICY_USER_POPULARITY:
+                            self.policy_counts[slot, action] += 1.0
+                        a[rows] = -1
+                        c[rows] = -1
+                        ps[rows] = NAN
+                        click_probability[rows] = NAN
+                        self.transition(slot, &s, &s)
+                    else:
+                        action = self.logging_action(slot, &s, policy, policy_cdf, epsilon, &ps[rows])
+                        if policy != POLICY_USER_POPULARITY:
+                            ps[rows] = policy_probabilities[action]
+                        p = self.click_probability_of(slot, action)
+                        z[rows] = BANDIT
+                        v[rows] = -1
+                        a[rows] = <int32_t>action
+                        click_probability[rows] = p
+                        c[rows] = <int8_t>self.recommend_one(slot, action, p, &s, &s)
+                    self.close_stream(slot, &s)
+                    rows += 1
         return rows, next_user
 
     cdef Py_ssize_t logging_action(self, Py_ssize_t slot, Stream *s, int policy, const double[::1] policy_cdf,

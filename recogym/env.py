@@ -11,7 +11,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from . import _core
-from .logs import Logs, simulate_logs
+from .logs import Logs, simulate_logs, simulate_logs_lockstep
 from .model import build_engine, build_static, legacy_mt19937
 from .params import Configuration, check_count, is_integer, resolve_env_args, seed_limit
 from .policies import LoggingPolicy, kernel_policy
@@ -21,6 +21,8 @@ __all__ = ["RecoEnv", "RecoEnv0", "RecoEnv1", "make", "ENV_IDS", "MAX_USER_ID"]
 
 ENV_IDS = ("reco-gym-v1", "reco-gym-v0")
 MAX_USER_ID = 2**63 - 1
+LOCKSTEP_MIN_PRODUCTS = 1000
+LOCKSTEP_SLOTS = 32
 
 
 class RecoEnv:
@@ -283,8 +285,19 @@ class RecoEnv:
         self._in_episode = False
         self._engine.state["markov_state"][0] = _core.EMPTY_SLOT
         with tqdm(total=num_users + num_organic_users, desc="Users", disable=None, leave=False) as progress:
+            if self._use_lockstep():
+                engine = build_engine(self.model, self.config, self._static, num_slots=LOCKSTEP_SLOTS,
+                                      epoch=self._epoch)
+                return simulate_logs_lockstep(engine, first_user, num_users, num_organic_users, policy,
+                                              progress=progress)
             return simulate_logs(self._engine, first_user, num_users, num_organic_users, policy,
                                  progress=progress)
+
+    def _use_lockstep(self) -> bool:
+        # Large catalogues: organic events dominate, and reading Gamma once
+        # for many users pays for the stepping in lockstep.
+        return (self.model == "reco-gym-v1" and self.config.rng == "default"
+                and self.num_products >= LOCKSTEP_MIN_PRODUCTS)
 
     def _agent_logs(self, agent, num_offline_users: int, num_organic_offline_users: int) -> pd.DataFrame:
         saved_agent, self._logging_agent = self._logging_agent, agent

@@ -141,7 +141,7 @@ def build_engine(
         "normal_time_mu": float(config.get("normal_time_mu", 0.0)),
         "normal_time_sigma": float(config.get("normal_time_sigma", 0.0)),
         "transition_cdf": transition_cdf(config),
-        "gamma": static.get("gamma", empty_matrix),
+        "gamma_t": np.ascontiguousarray(static.get("gamma", empty_matrix).T),
         "mu_organic": static.get("mu_organic", empty_vector),
         "beta": np.ascontiguousarray(static.get("beta", empty_matrix)),
         "mu_bandit": np.ascontiguousarray(static.get("mu_bandit", empty_vector)),
