@@ -7,6 +7,7 @@ import pytest
 
 import recogym
 from recogym._reference import reference_logs
+from recogym.logs import simulate_logs
 from recogym.agents import PopularityAgent, RandomAgent, popularity_args, random_args
 from recogym.params import resolve_env_args
 
@@ -17,10 +18,10 @@ def env_for(rng="default", **args):
     return env
 
 
-USERS = {10: 20_000, 100: 10_000, 1000: 2_000}
+USERS = {10: 20_000, 100: 10_000, 1000: 2_000, 10_000: 300}
 
 
-@pytest.mark.parametrize("num_products", [10, 100, 1000])
+@pytest.mark.parametrize("num_products", [10, 100, 1000, 10_000])
 def test_reference_numpy(throughput, num_products):
     config = resolve_env_args("reco-gym-v1", {"random_seed": 42, "num_products": num_products})
     logs = throughput(f"logs P={num_products}", "numpy reference (per event)",
@@ -29,7 +30,7 @@ def test_reference_numpy(throughput, num_products):
     assert len(logs["t"]) > 500
 
 
-@pytest.mark.parametrize("num_products", [10, 100, 1000])
+@pytest.mark.parametrize("num_products", [10, 100, 1000, 10_000])
 def test_simulate_arrays(throughput, num_products):
     env = env_for(num_products=num_products)
     logs = throughput(f"logs P={num_products}", "simulate -> numpy arrays",
@@ -51,6 +52,18 @@ def test_legacy_generate_logs(throughput):
     assert len(logs) > 50 * USERS[10]
 
 
+@pytest.mark.parametrize("K", [5, 20])
+@pytest.mark.parametrize("lockstep", [False, True], ids=["one-user-at-a-time", "lockstep"])
+def test_large_catalogue(throughput, K, lockstep):
+    """P=10,000: users in lockstep with shared product blocks, against one
+    user at a time (the reference)."""
+    env = env_for(num_products=10_000, K=K)
+    run = (lambda: env.simulate(300)) if lockstep else (lambda: simulate_logs(env._engine, 0, 300))
+    name = "users in lockstep (simulate)" if lockstep else "one user at a time (simulate_logs)"
+    logs = throughput(f"logs P=10000 K={K}", name, run, len, rounds=2, reference=not lockstep)
+    assert len(logs) > 50 * 300
+
+
 def step_loop(env, users, action=3):
     steps = 0
     for _ in range(users):
@@ -68,12 +81,23 @@ def test_step_loop(throughput):
     assert steps > 100_000
 
 
+class PerUser:
+    """An agent without its batch methods: test_agent's per-user loops."""
+
+    def __init__(self, agent):
+        self.train, self.act, self.reset = agent.train, agent.act, agent.reset
+
+
 @pytest.mark.parametrize("agent_name", ["random", "popularity"])
-def test_notebook_test_agent(throughput, agent_name):
+@pytest.mark.parametrize("batch", [False, True], ids=["per-user", "batch"])
+def test_notebook_test_agent(throughput, agent_name, batch):
+    """The notebook's scenario, 1000 offline and 1000 online users: the batch
+    paths (train_logs, act_batch) against the per-user loops (the reference)."""
     env = env_for()
-    agent = (RandomAgent(random_args) if agent_name == "random" else PopularityAgent(popularity_args))
-    result = throughput("test_agent 1000/1000", f"test_agent {agent_name}",
-                        lambda: recogym.test_agent(copy.deepcopy(env), agent, 1000, 1000),
-                        lambda result: result.impressions, rounds=2)
+    agent = RandomAgent(random_args) if agent_name == "random" else PopularityAgent(popularity_args)
+    name = "batch paths (train_logs/act_batch)" if batch else "per-user loops (train/act)"
+    result = throughput(f"test_agent {agent_name} 1000/1000", name,
+                        lambda: recogym.test_agent(copy.deepcopy(env), agent if batch else PerUser(agent), 1000, 1000),
+                        lambda result: result.impressions, rounds=3 if batch else 1, reference=not batch)
     median, low, high = result
     assert 0.005 < low < median < high < 0.05

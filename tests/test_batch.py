@@ -128,3 +128,13 @@ def test_keyed_uniform_is_a_function_of_its_key():
     assert np.all((0 <= u) & (u < 1)) and len(np.unique(u)) == 1000
     assert keyed_uniform(7, [5], [3])[0] == keyed_uniform(7, np.arange(10), np.full(10, 3))[5]
     assert keyed_uniform(8, [5], [3])[0] != keyed_uniform(7, [5], [3])[0]
+
+
+def test_keyed_uniform_scalar_form_matches():
+    from recogym.agents.base import keyed_uniform_one
+
+    users = np.array([0, 1, 2**40, 2**63 - 1])
+    steps = np.array([0, 5, 17, 2**20])
+    for seed in (0, 42, 2**64 - 1):
+        expected = keyed_uniform(seed, users, steps)
+        assert [keyed_uniform_one(seed, int(u), int(s)) for u, s in zip(users, steps)] == expected.tolist()

@@ -92,6 +92,22 @@ def keyed_uniform(seed: int, user_ids, steps) -> np.ndarray:
     return (z >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
 
 
+_MASK = (1 << 64) - 1
+
+
+def _splitmix_int(z: int) -> int:
+    z = (z + 0x9E3779B97F4A7C15) & _MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return z ^ (z >> 31)
+
+
+def keyed_uniform_one(seed: int, user_id: int, step: int) -> float:
+    """:func:`keyed_uniform` for one key, in plain Python (no array overhead)."""
+    z = _splitmix_int(_splitmix_int(_splitmix_int(seed & _MASK) ^ (user_id & _MASK)) ^ (step & _MASK))
+    return (z >> 11) * (1.0 / 9007199254740992.0)
+
+
 def choose(probabilities: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
     """One product per row of ``probabilities`` by inverse CDF (never one of
     probability 0)."""
@@ -148,7 +164,8 @@ class BatchAgent(Agent):
         batch = UserBatch(self._user_views[None, :], np.array([self._last_view]),
                           np.array([self._user_id]), np.array([self._user_step]))
         probabilities = self.policy(batch)
-        action = int(choose(probabilities, keyed_uniform(self.random_seed, batch.user_ids, batch.steps))[0])
+        uniform = keyed_uniform_one(self.random_seed, self._user_id, self._user_step)
+        action = int(choose(probabilities, np.array([uniform]))[0])
         self._user_step += 1
         return Action(action, probabilities[0, action], probabilities[0] if self.with_ps_all else ())
 
