@@ -10,6 +10,7 @@ STOP_STATE: int
 EMPTY_SLOT: int
 UNIFORM_POLICY: int
 FIXED_POLICY: int
+USER_POPULARITY_POLICY: int
 
 class Engine:
     params: dict[str, Any]
@@ -31,6 +32,7 @@ class Engine:
         policy: int,
         policy_cdf: npt.NDArray[np.float64],
         policy_probabilities: npt.NDArray[np.float64],
+        epsilon: float,
         t: npt.NDArray[np.float64],
         u: npt.NDArray[np.int64],
         z: npt.NDArray[np.int8],
@@ -40,3 +42,39 @@ class Engine:
         ps: npt.NDArray[np.float64],
         click_probability: npt.NDArray[np.float64],
     ) -> tuple[int, int]: ...
+    def simulate_logs_lockstep(
+        self,
+        next_user: int,
+        end_user: int,
+        organic_only_end: int,
+        policy: int,
+        policy_cdf: npt.NDArray[np.float64],
+        policy_probabilities: npt.NDArray[np.float64],
+        epsilon: float,
+        logits: npt.NDArray[np.float64],
+        t: npt.NDArray[np.float64],
+        u: npt.NDArray[np.int64],
+        z: npt.NDArray[np.int8],
+        v: npt.NDArray[np.int32],
+        a: npt.NDArray[np.int32],
+        c: npt.NDArray[np.int8],
+        ps: npt.NDArray[np.float64],
+        click_probability: npt.NDArray[np.float64],
+    ) -> tuple[int, int]: ...
+    def begin_users(
+        self,
+        slots: npt.NDArray[np.int64],
+        next_user: int,
+        end_user: int,
+        view_counts: npt.NDArray[np.float64],
+        steps: npt.NDArray[np.int64],
+    ) -> int: ...
+    def recommend_batch(
+        self,
+        slots: npt.NDArray[np.int64],
+        actions: npt.NDArray[np.int64],
+        clicks: npt.NDArray[np.int8],
+        click_probability: npt.NDArray[np.float64],
+        view_counts: npt.NDArray[np.float64],
+        steps: npt.NDArray[np.int64],
+    ) -> None: ...
