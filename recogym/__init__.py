@@ -9,7 +9,9 @@ product recommendation.
 """
 from . import agents
 from .env import RecoEnv, RecoEnv0, RecoEnv1, make
+from .batch import BatchEnv, evaluate_batch
 from .evaluation import AgentResult, ctr_interval, test_agent
+from .gym_env import CumulativeViewCounts, register_envs
 from .logs import Logs
 from .params import (
     Configuration,
@@ -19,6 +21,7 @@ from .params import (
     env_1_args,
     env_args,
 )
+from .policies import UserPopularity
 from .session import Action, Context, Session
 
 __version__ = "0.2.0"
@@ -26,8 +29,10 @@ __version__ = "0.2.0"
 __all__ = [
     "Action",
     "AgentResult",
+    "BatchEnv",
     "Configuration",
     "Context",
+    "CumulativeViewCounts",
     "DefaultTimeGenerator",
     "Logs",
     "NormalTimeGenerator",
@@ -35,11 +40,15 @@ __all__ = [
     "RecoEnv0",
     "RecoEnv1",
     "Session",
+    "UserPopularity",
     "agents",
     "ctr_interval",
     "env_0_args",
     "env_1_args",
     "env_args",
+    "evaluate_batch",
     "make",
     "test_agent",
 ]
+
+register_envs()

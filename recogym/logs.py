@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 
 from . import _core
+from .obp import to_obp
 from .policies import LoggingPolicy, kernel_policy
 
-__all__ = ["Logs", "simulate_logs", "simulate_logs_lockstep", "logs_from_rows", "LOG_COLUMNS"]
+__all__ = ["Logs", "simulate_logs", "simulate_logs_lockstep", "logs_from_rows", "to_obp", "LOG_COLUMNS"]
 
 #: The columns of ``generate_logs``, in 0.1.3.0's order.
 LOG_COLUMNS = ("t", "u", "z", "v", "a", "c", "ps")

@@ -223,3 +223,14 @@ def test_click_probability_is_the_models(make_env):
     env.step(None)
     p = [env.click_probability(a) for a in range(10)]
     assert all(0 < x < 1 for x in p)
+
+
+def test_import_recogym_loads_no_optional_package():
+    import subprocess
+    import sys
+
+    code = ("import sys, recogym, recogym.agents; "
+            "print(sorted(m for m in ('torch', 'sklearn', 'matplotlib', 'dask', 'stable_baselines3') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -1,0 +1,278 @@
+"""Gymnasium front end: one user per episode, one recommendation per step.
+
+``gymnasium.make('recogym/RecoGym-v1', num_products=100)`` builds a
+:class:`RecoGymEnv1`; ``gymnasium.make_vec`` builds the native vector env of
+:mod:`recogym.gym_vector`. Both are thin layers over the same
+:class:`~recogym._core.Engine` as the classic env.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium
+import numpy as np
+from gymnasium import spaces
+
+from . import _core
+from .model import build_engine, build_static
+from .params import Configuration, is_integer, resolve_env_args
+from .session import check_action
+
+__all__ = [
+    "RecoGymEnv",
+    "RecoGymEnv0",
+    "RecoGymEnv1",
+    "CumulativeViewCounts",
+    "register_envs",
+    "GYMNASIUM_IDS",
+    "VIEW_COUNT_HIGH",
+]
+
+#: Gymnasium id -> RecoGym model.
+GYMNASIUM_IDS = {"recogym/RecoGym-v1": "reco-gym-v1", "recogym/RecoGym-v0": "reco-gym-v0"}
+
+#: Upper bound of the view-count boxes: finite, so ``check_env`` does not warn,
+#: and never reached (a user would have to view a product 3.4e38 times).
+VIEW_COUNT_HIGH = float(np.finfo(np.float32).max)
+
+#: Users drawn at reset have ids below this; ids count up from there when a
+#: user leaves before their first recommendation, far below 2**63.
+USER_ID_DRAW_LIMIT = 2**62
+
+_MAX_USER_ID = 2**63 - 1
+
+
+def gymnasium_config(model: str, env_args: dict[str, Any]) -> Configuration:
+    """The env args of a Gymnasium env, validated: the classic env's, in the
+    default random-number mode, with users who can reach a recommendation."""
+    config = resolve_env_args(model, env_args)
+    if config.rng != "default":
+        raise ValueError(
+            "the Gymnasium envs take rng='default' only: each user draws from its own stream keyed by "
+            "(random_seed, user_id), which is what makes reset(seed=...) reproducible. rng='legacy' "
+            "replays RecoGym 0.1.3.0's single shared stream; use the classic env (recogym.make) for it"
+        )
+    if config.get("agent") is not None:
+        raise ValueError("env arg 'agent' is the classic env's logging policy; the Gymnasium envs take "
+                         "their actions from step()")
+    if config.prob_organic_to_bandit == 0.0:
+        raise ValueError("env arg 'prob_organic_to_bandit' must be above 0 for a Gymnasium env: its "
+                         "episodes start at a user's first recommendation")
+    return config
+
+
+def view_count_space(num_products: int) -> spaces.Box:
+    """Counts of organic views per product, as float32."""
+    return spaces.Box(0.0, VIEW_COUNT_HIGH, (num_products,), np.float32)
+
+
+def check_reset_user(options: dict[str, Any] | None) -> int | None:
+    """The ``user_id`` of reset's options, checked, or None."""
+    if options is None or options.get("user_id") is None:
+        return None
+    user_id = options["user_id"]
+    if not is_integer(user_id):
+        raise TypeError(f"options['user_id'] must be an integer in [0, {_MAX_USER_ID}], got {user_id!r}")
+    if not 0 <= user_id <= _MAX_USER_ID:
+        raise ValueError(f"options['user_id'] must be in [0, {_MAX_USER_ID}], got {user_id}")
+    return int(user_id)
+
+
+class RecoGymEnv(gymnasium.Env[np.ndarray, np.int64]):
+    """A RecoGym user as a Gymnasium episode (subclassed per model).
+
+    Description
+        Each episode is one simulated user. The user browses products
+        (organic views), and between sessions waits for a recommendation;
+        each step shows them one product, which they click or not. The user
+        model is RecoGym's: :class:`RecoGymEnv1` (latent factors) or
+        :class:`RecoGymEnv0` (clusters).
+    Action Space
+        ``Discrete(num_products)``: the product to recommend.
+    Observation Space
+        ``Box(0, VIEW_COUNT_HIGH, (num_products,), float32)``: how many times
+        the user viewed each product since the last step (at reset: during
+        their first session). The counts may all be 0 when the user went
+        straight on to the next recommendation. :class:`CumulativeViewCounts`
+        turns them into the user's running totals.
+    Rewards
+        1.0 if the user clicks the recommended product, else 0.0.
+    Starting State
+        A new user, at their first recommendation. The user id is drawn from
+        ``np_random`` (or given as ``options={'user_id': id}``); a user who
+        leaves during their first session is passed over for the next id,
+        as the batch env does.
+    Episode End
+        ``terminated`` when the user leaves. Episodes are never truncated
+        here; pass ``max_episode_steps`` to ``gymnasium.make`` for a limit.
+    Info
+        ``user_id``; ``views``, the products viewed since the last step, in
+        order; and after a step, ``click_probability``, the true probability
+        that the user would click the action (known to the simulator only).
+    Arguments
+        The env args of ``recogym.env_1_args`` / ``env_0_args`` as keyword
+        arguments, e.g. ``gymnasium.make('recogym/RecoGym-v1', num_products=100,
+        random_seed=7)``. ``random_seed`` fixes the model (the products'
+        parameters) and, with the user id, each user's draws; ``reset(seed=...)``
+        only chooses users. ``rng='legacy'`` is refused: its single shared
+        stream is the classic env's (``recogym.make``).
+    Version History
+        The id's version names the RecoGym model, as reco-gym-v0/v1 do.
+        recogym 0.2.0: first release.
+    """
+
+    metadata: dict[str, Any] = {"render_modes": []}
+    model = ""
+
+    def __init__(self, render_mode: str | None = None, **env_args: Any) -> None:
+        if render_mode is not None:
+            raise ValueError(f"{type(self).__name__} has no render modes, got render_mode={render_mode!r}")
+        self.render_mode = None
+        self.config = gymnasium_config(self.model, env_args)
+        self.num_products = self.config.num_products
+        self._engine = build_engine(self.model, self.config, build_static(self.model, self.config))
+        self.action_space = spaces.Discrete(self.num_products)
+        self.observation_space = view_count_space(self.num_products)
+        self._user_id: int | None = None
+        self._terminated = True
+
+    def reset(self, *, seed: int | None = None,
+              options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        user_id = check_reset_user(options)
+        if user_id is None:
+            user_id = int(self.np_random.integers(USER_ID_DRAW_LIMIT))
+        while True:
+            self._engine.start(0, user_id)
+            views = self._organic_session()
+            if self._engine.slot_state(0) != _core.STOP_STATE:
+                break
+            if user_id == _MAX_USER_ID:
+                raise ValueError(f"user {user_id} left before a recommendation and is the last user id")
+            user_id += 1
+        self._user_id = user_id
+        self._terminated = False
+        return self._view_counts(views), {"user_id": user_id, "views": views}
+
+    def step(self, action: int | np.integer) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if self._terminated:
+            raise RuntimeError("call reset() before step(): " + (
+                "the user has left" if self._user_id is not None else "no user yet"))
+        if isinstance(action, np.ndarray) and action.shape == ():
+            action = action[()]
+        action = check_action(action, self.num_products)
+        click_probability = self._engine.click_probability(0, action)
+        click = self._engine.recommend(0, action)
+        views = self._organic_session()
+        self._terminated = self._engine.slot_state(0) == _core.STOP_STATE
+        info = {"user_id": self._user_id, "views": views, "click_probability": click_probability}
+        return self._view_counts(views), float(click), self._terminated, False, info
+
+    def _organic_session(self) -> list[int]:
+        count = self._engine.organic_session(0)
+        buffer, _ = self._engine.session_buffers()
+        views = buffer[:count].tolist()
+        while count == len(buffer):
+            count = self._engine.organic_session(0)
+            views.extend(buffer[:count].tolist())
+        return views
+
+    def _view_counts(self, views: list[int]) -> np.ndarray:
+        return np.bincount(views, minlength=self.num_products).astype(np.float32)
+
+
+class RecoGymEnv1(RecoGymEnv):
+    """recogym/RecoGym-v1: RecoGym's latent-factor user model.
+
+    Description
+        A user is a latent vector ``omega`` (size ``K``) drifting by a random
+        walk. Organic views follow ``softmax(Gamma @ omega + mu_organic)``; a
+        recommendation of ``a`` is clicked with probability
+        ``ff(beta[a] @ omega + mu_bandit[a])``, about 2%. A Markov chain moves
+        the user between browsing, waiting for a recommendation and leaving.
+    Action Space
+        ``Discrete(num_products)``.
+    Observation Space
+        ``Box(0, VIEW_COUNT_HIGH, (num_products,), float32)``: view counts
+        since the last step (see :class:`RecoGymEnv`).
+    Rewards
+        1.0 for a click, else 0.0.
+    Starting State
+        ``omega ~ N(0, sigma_omega_initial^2 I)``, after the first session.
+    Episode End
+        Terminated when the user leaves; never truncated.
+    Arguments
+        ``recogym.env_1_args`` as keyword arguments (default rng only).
+    Version History
+        recogym 0.2.0: first release.
+    """
+
+    model = "reco-gym-v1"
+
+
+class RecoGymEnv0(RecoGymEnv):
+    """recogym/RecoGym-v0: RecoGym's cluster user model.
+
+    Description
+        Products form ``num_clusters`` equal clusters; views move uniformly
+        within the cluster of the last viewed product, and the click
+        probability of ``a`` after viewing ``v`` is fixed per pair.
+    Action Space
+        ``Discrete(num_products)``.
+    Observation Space
+        ``Box(0, VIEW_COUNT_HIGH, (num_products,), float32)``: view counts
+        since the last step (see :class:`RecoGymEnv`).
+    Rewards
+        1.0 for a click, else 0.0.
+    Starting State
+        After the first session, which follows a uniformly drawn product.
+    Episode End
+        Terminated when the user leaves; never truncated.
+    Arguments
+        ``recogym.env_0_args`` as keyword arguments (default rng only).
+    Version History
+        recogym 0.2.0: first release.
+    """
+
+    model = "reco-gym-v0"
+
+
+class CumulativeViewCounts(gymnasium.ObservationWrapper[np.ndarray, np.int64, np.ndarray],
+                           gymnasium.utils.RecordConstructorArgs):
+    """Observe the user's view counts since they arrived, not since the last step.
+
+    The observation space is unchanged: ``Box(0, VIEW_COUNT_HIGH, (P,), float32)``.
+
+    Examples
+    --------
+    >>> env = CumulativeViewCounts(gymnasium.make('recogym/RecoGym-v1'))
+    >>> counts, info = env.reset(seed=0)
+    """
+
+    def __init__(self, env: gymnasium.Env) -> None:
+        gymnasium.utils.RecordConstructorArgs.__init__(self)
+        gymnasium.ObservationWrapper.__init__(self, env)
+        self._counts = np.zeros(env.observation_space.shape, dtype=np.float64)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        self._counts = np.zeros_like(self._counts)
+        return super().reset(seed=seed, options=options)
+
+    def observation(self, observation: np.ndarray) -> np.ndarray:
+        self._counts += observation
+        return self._counts.astype(np.float32)
+
+
+def register_envs() -> None:
+    """Register ``recogym/RecoGym-v1`` and ``recogym/RecoGym-v0`` with
+    Gymnasium, each with its native vector env; ids already registered are
+    left as they are."""
+    for env_id, model in GYMNASIUM_IDS.items():
+        if env_id in gymnasium.registry:
+            continue
+        suffix = model[-1]
+        gymnasium.register(
+            id=env_id,
+            entry_point=f"recogym.gym_env:RecoGymEnv{suffix}",
+            vector_entry_point=f"recogym.gym_vector:RecoGymVectorEnv{suffix}",
+        )
