@@ -14,11 +14,13 @@ class Throughput:
     def __init__(self, benchmark):
         self.benchmark = benchmark
 
-    def __call__(self, group, name, function, events_of, rounds=3, reference=False, setup=None):
+    def __call__(self, group, name, function, events_of, rounds=3, reference=False, setup=None,
+                 warmup_rounds=1):
         """Time ``function`` (after ``setup``, which is not timed) and record
-        ``events_of(result)`` events per call under ``group``."""
+        ``events_of(result)`` events per call under ``group``. Jobs too long
+        to run twice pass ``rounds=1, warmup_rounds=0``."""
         result = self.benchmark.pedantic(function, setup=setup, rounds=rounds, iterations=1,
-                                         warmup_rounds=1)
+                                         warmup_rounds=warmup_rounds)
         events = events_of(result)
         seconds = self.benchmark.stats.stats.min
         self.benchmark.extra_info.update(events=events, events_per_second=events / seconds)

@@ -22,6 +22,7 @@ __all__ = [
     "resolve_env_args",
     "RNG_MODES",
     "check_count",
+    "check_positive",
     "check_policy",
     "is_integer",
     "DefaultTimeGenerator",
@@ -241,6 +242,15 @@ def check_count(name: str, value: Any) -> int:
         raise TypeError(f"{name} must be a non-negative integer, got {value!r}")
     if value < 0:
         raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
+def check_positive(name: str, value: Any) -> int:
+    """``value`` as an int of at least 1, or an error naming ``name``."""
+    if not is_integer(value):
+        raise TypeError(f"{name} must be a positive integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
 
 
