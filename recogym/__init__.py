@@ -13,6 +13,8 @@ from .batch import BatchEnv, evaluate_batch
 from .evaluation import AgentResult, ctr_interval, test_agent
 from .gym_env import CumulativeViewCounts, register_envs
 from .logs import Logs
+from .parallel import simulate_parallel
+from .parquet import logs_from_arrow, logs_to_arrow, read_log_metadata, read_logs, simulation_kwargs, write_logs
 from .params import (
     Configuration,
     DefaultTimeGenerator,
@@ -47,8 +49,15 @@ __all__ = [
     "env_1_args",
     "env_args",
     "evaluate_batch",
+    "logs_from_arrow",
+    "logs_to_arrow",
     "make",
+    "read_log_metadata",
+    "read_logs",
+    "simulate_parallel",
+    "simulation_kwargs",
     "test_agent",
+    "write_logs",
 ]
 
 register_envs()

@@ -58,6 +58,12 @@ class Logs:
     def __len__(self) -> int:
         return len(self.t)
 
+    def to_arrow(self):
+        """The logs as a pyarrow Table (see :func:`recogym.logs_to_arrow`)."""
+        from .parquet import logs_to_arrow
+
+        return logs_to_arrow(self)
+
     def to_pandas(self, ps_all: np.ndarray | None = None) -> pd.DataFrame:
         """The logs as 0.1.3.0's DataFrame: columns t, u, z, v, a, c, ps, and
         ``ps-a`` when ``ps_all`` (the policy's probability vector) is given.

@@ -1,0 +1,101 @@
+"""Chunked simulation on a process pool, and logs streamed to Parquet, each
+beside a reference timed in the same run.
+
+Every job is reco-gym-v1 with its default arguments (num_products=10,
+about 100 events per user) and the uniform logging policy. The million-user
+file is written once, in a fresh interpreter, whose peak resident memory is
+recorded in ``extra_info`` (and printed with ``-s``) and must stay under 1 GiB.
+"""
+import json
+import subprocess
+import sys
+import textwrap
+
+import pyarrow.parquet as pq
+
+import recogym
+from recogym.parallel import simulate_parallel
+from recogym.parquet import write_logs
+
+ARGS = {"random_seed": 42}
+USERS = 200_000  # about 20 million events: process start-up is a small part of a job this size
+BIG_USERS = 1_000_000  # about 100 million events
+GIB = 2**30
+PARALLEL = "parallel P=10, 200k users"
+PARQUET = "parquet P=10, zstd"
+
+# Writes a million users in a fresh interpreter and reports its peak resident
+# memory, which nothing else in this session inflates.
+PEAK_RSS_SCRIPT = textwrap.dedent("""
+    import json, resource, sys
+    import pyarrow.parquet as pq
+    from recogym.parquet import write_logs
+
+    def peak_rss():
+        # Linux's ru_maxrss keeps the peak of the process that exec'd this
+        # interpreter (pytest, via vfork), so read this image's own VmHWM.
+        try:
+            with open("/proc/self/status") as status:
+                return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))
+        except FileNotFoundError:
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # bytes on macOS
+
+    path, users = sys.argv[1], int(sys.argv[2])
+    write_logs(path, {"random_seed": 42}, users)
+    print(json.dumps({"rows": pq.ParquetFile(path).metadata.num_rows, "peak_rss": peak_rss()}))
+""")
+
+
+def rows_in(path):
+    return pq.ParquetFile(path).metadata.num_rows
+
+
+def test_simulate_one_worker(throughput):
+    logs = throughput(PARALLEL, "simulate_parallel workers=1",
+                      lambda: simulate_parallel(ARGS, USERS, workers=1), len, rounds=2, reference=True)
+    assert len(logs) > 50 * USERS and logs.u[-1] == USERS - 1
+
+
+def test_simulate_two_workers(throughput):
+    logs = throughput(PARALLEL, "simulate_parallel workers=2",
+                      lambda: simulate_parallel(ARGS, USERS, workers=2), len, rounds=2)
+    assert len(logs) > 50 * USERS and logs.u[-1] == USERS - 1
+
+
+def test_simulate_to_numpy(throughput):
+    env = recogym.make("reco-gym-v1")
+    env.init_gym(ARGS)
+    logs = throughput(PARQUET, "env.simulate -> numpy, 200k users",
+                      lambda: env.simulate(USERS), len, rounds=2, reference=True)
+    assert len(logs) > 50 * USERS
+
+
+def test_write_parquet_one_worker(throughput, tmp_path):
+    path = throughput(PARQUET, "write_logs workers=1, 200k users",
+                      lambda: write_logs(tmp_path / "logs.parquet", ARGS, USERS), rows_in, rounds=2)
+    assert rows_in(path) > 50 * USERS
+
+
+def test_write_parquet_two_workers(throughput, tmp_path):
+    path = throughput(PARQUET, "write_logs workers=2, 200k users",
+                      lambda: write_logs(tmp_path / "logs.parquet", ARGS, USERS, workers=2), rows_in,
+                      rounds=2)
+    assert rows_in(path) > 50 * USERS
+
+
+def test_write_parquet_million_users_peak_rss(throughput, tmp_path):
+    path = tmp_path / "logs.parquet"
+
+    def write_in_subprocess():
+        done = subprocess.run([sys.executable, "-c", PEAK_RSS_SCRIPT, str(path), str(BIG_USERS)],
+                              check=True, capture_output=True, text=True)
+        return json.loads(done.stdout)
+
+    report = throughput(PARQUET, "write_logs workers=1, 1M users, subproc",
+                        write_in_subprocess, lambda report: report["rows"], rounds=1, warmup_rounds=0)
+    throughput.benchmark.extra_info.update(peak_rss_bytes=report["peak_rss"],
+                                           file_bytes=path.stat().st_size)
+    print(f"\nwrite_logs of {BIG_USERS:,} users: {report['rows']:,} rows, peak RSS "
+          f"{report['peak_rss'] / 2**20:,.0f} MiB, file {path.stat().st_size / 2**20:,.0f} MiB")
+    assert report["rows"] > 50 * BIG_USERS
+    assert report["peak_rss"] < GIB

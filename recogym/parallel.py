@@ -1,0 +1,282 @@
+"""Logs of many users simulated in chunks, on many processes or machines,
+bit-identical to one ``env.simulate`` call.
+
+In the default random-number mode a user's draws depend only on
+``(random_seed, user_id)``, so the user ids can be cut into chunks that run
+anywhere and are put back in user order. In legacy mode all users share
+0.1.3.0's one stream, so the chunks run in order, in this process.
+"""
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import dataclasses
+import warnings
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from .env import ENV_IDS, MAX_USER_ID, RecoEnv, make
+from .logs import Logs
+from .model import transition_cdf
+from .params import OPTIONAL_ARGS, Configuration, check_count, check_positive, defaults_for, resolve_env_args
+from .policies import LoggingPolicy, kernel_policy
+
+__all__ = ["simulate_parallel", "SimulationJob", "default_chunk_users", "TARGET_CHUNK_ROWS"]
+
+#: Rows a chunk of the default size holds on average (about 42 MB): large
+#: enough that building an env and shipping the result cost little beside the
+#: simulation, small enough that a few chunks per worker fit in memory.
+TARGET_CHUNK_ROWS = 1_000_000
+
+# One chunk running and one waiting per worker: no worker idles between
+# chunks, and finished chunks never pile up faster than they are consumed.
+_IN_FLIGHT_PER_WORKER = 2
+
+
+def default_chunk_users(config: Configuration) -> int:
+    """Users per chunk for about :data:`TARGET_CHUNK_ROWS` rows.
+
+    A user logs one event per step until they leave, so their expected number
+    of events is the expected number of steps of the organic/bandit/leave
+    chain started in the organic state (the first row of its fundamental
+    matrix ``(I - Q)^-1``).
+    """
+    probabilities = np.diff(transition_cdf(config), axis=1, prepend=0.0)
+    staying = probabilities[:2, :2]
+    try:
+        events_per_user = np.linalg.solve(np.eye(2) - staying, np.ones(2))[0]
+    except np.linalg.LinAlgError:  # users who never leave
+        return 1
+    return max(1, round(TARGET_CHUNK_ROWS / events_per_user))
+
+
+def _resolve_simulation_args(model: str, env_args: Mapping[str, Any] | None) -> Configuration:
+    """``env_args`` resolved for ``model``, ready to ship to other processes.
+
+    Unknown keys, which the env ignores (and :func:`resolve_env_args` has
+    warned about), are dropped so that workers do not warn again.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For an unknown ``model``, an argument outside its allowed values, or
+        an ``agent`` (chunks run under ``policy``).
+    """
+    if model not in ENV_IDS:
+        raise ValueError(f"model must be one of {ENV_IDS}, got {model!r}")
+    config = resolve_env_args(model, env_args)
+    if config.get("agent") is not None:
+        raise ValueError(
+            "env arg 'agent' is not supported here: chunked logs follow `policy` (None for uniform, a "
+            "probability vector over products, or a recogym.policies policy), which the kernel runs "
+            "without Python; use env.generate_logs(...) for the logs of an agent"
+        )
+    known = set(defaults_for(model)) | set(OPTIONAL_ARGS)
+    return Configuration({key: value for key, value in config.items() if key in known})
+
+
+@dataclasses.dataclass(frozen=True)
+class SimulationJob:
+    """A validated log simulation: which users, under which model, arguments
+    and logging policy, cut into which chunks, run where.
+
+    Build it with :meth:`plan`. :meth:`chunks` streams the logs chunk by
+    chunk, in user order, which is how :func:`recogym.parquet.write_logs`
+    keeps its memory bounded.
+    """
+
+    model: str
+    config: Configuration
+    num_users: int
+    num_organic_users: int
+    policy: LoggingPolicy
+    workers: int
+    chunk_users: int
+    executor: concurrent.futures.Executor | None
+
+    @classmethod
+    def plan(
+        cls,
+        env_args: Mapping[str, Any] | None,
+        num_users: int,
+        *,
+        model: str = "reco-gym-v1",
+        num_organic_users: int = 0,
+        policy: LoggingPolicy = None,
+        workers: int = 1,
+        chunk_users: int | None = None,
+        executor: concurrent.futures.Executor | None = None,
+    ) -> SimulationJob:
+        """Check every argument (see :func:`simulate_parallel`) before any
+        process starts.
+
+        Warns
+        -----
+        UserWarning
+            In legacy mode with ``workers > 1`` or an ``executor``: the job
+            runs sequentially in this process instead.
+        """
+        config = _resolve_simulation_args(model, env_args)
+        num_users = check_count("num_users", num_users)
+        num_organic_users = check_count("num_organic_users", num_organic_users)
+        if num_organic_users + num_users > MAX_USER_ID + 1:
+            raise ValueError("user ids must stay below 2**63: num_organic_users + num_users = "
+                             f"{num_organic_users + num_users}")
+        kernel_policy(policy, config.num_products)  # validates the policy as env.simulate does
+        workers = check_positive("workers", workers)
+        chunk_users = (default_chunk_users(config) if chunk_users is None
+                       else check_positive("chunk_users", chunk_users))
+        if executor is not None and not isinstance(executor, concurrent.futures.Executor):
+            raise TypeError(f"executor must be a concurrent.futures.Executor (such as a dask "
+                            f"distributed Client's get_executor()), got {executor!r}")
+        if config.rng == "legacy" and (workers > 1 or executor is not None):
+            warnings.warn("rng='legacy' runs sequentially in this process: 0.1.3.0's random stream is "
+                          "shared by all users, so they cannot be split across workers; workers and "
+                          "executor are ignored", UserWarning, stacklevel=3)
+        return cls(model, config, num_users, num_organic_users, policy, workers, chunk_users, executor)
+
+    def bounds(self) -> Iterator[tuple[int, int]]:
+        """The ``[lo, hi)`` user-id ranges of the chunks, in order."""
+        total = self.num_organic_users + self.num_users
+        # An empty job is one empty chunk, so that its logs still have typed columns.
+        for lo in range(0, max(total, 1), self.chunk_users):
+            yield lo, min(lo + self.chunk_users, total)
+
+    def chunks(self) -> Iterator[Logs]:
+        """The logs of each chunk, in user order.
+
+        Close the iterator (or exhaust it) to cancel the chunks still queued
+        and stop the process pool it started.
+        """
+        if self.config.rng == "legacy" or (self.executor is None and self.workers == 1):
+            return self._chunks_in_process()
+        return self._chunks_on_executor()
+
+    def _chunks_in_process(self) -> Iterator[Logs]:
+        # One env for every chunk: in legacy mode its stream carries from chunk to chunk.
+        env = _make_env(self.model, self.config)
+        for lo, hi in self.bounds():
+            yield _simulate(env, lo, hi, self.num_organic_users, self.policy)
+
+    def _chunks_on_executor(self) -> Iterator[Logs]:
+        own_pool = self.executor is None
+        executor = concurrent.futures.ProcessPoolExecutor(self.workers) if own_pool else self.executor
+        in_flight = self.workers * _IN_FLIGHT_PER_WORKER
+        pending: collections.deque[concurrent.futures.Future] = collections.deque()
+        try:
+            for lo, hi in self.bounds():
+                if len(pending) == in_flight:
+                    yield pending.popleft().result()
+                pending.append(executor.submit(_simulate_range, self.model, self.config, lo, hi,
+                                               self.num_organic_users, self.policy))
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+            if own_pool:
+                executor.shutdown(wait=True, cancel_futures=True)
+
+
+def simulate_parallel(
+    env_args: Mapping[str, Any] | None,
+    num_users: int,
+    *,
+    model: str = "reco-gym-v1",
+    num_organic_users: int = 0,
+    policy: LoggingPolicy = None,
+    workers: int = 1,
+    chunk_users: int | None = None,
+    executor: concurrent.futures.Executor | None = None,
+) -> Logs:
+    """The logs of ``env.simulate(num_users, num_organic_users, policy=policy)``
+    on a fresh env, simulated in chunks of users on ``workers`` processes.
+
+    In the default random-number mode the result is bit-identical to the
+    single call whatever ``workers``, ``chunk_users`` and ``executor``. The
+    whole result is held in memory; :func:`recogym.parquet.write_logs`
+    streams it to a file instead.
+
+    Parameters
+    ----------
+    env_args : dict or Configuration
+        The env arguments, as ``init_gym`` takes them (missing keys take the
+        model's defaults). ``agent`` is refused: the chunks follow ``policy``.
+    num_users : int
+        Users who contribute their whole timeline; their ids follow the
+        organic-only users'.
+    model : {'reco-gym-v1', 'reco-gym-v0'}
+    num_organic_users : int
+        Users with ids ``0 .. num_organic_users - 1`` who contribute one
+        organic session each.
+    policy : None, array_like or recogym.policies policy
+        The logging policy, as ``env.simulate`` takes it; ``None`` is uniform.
+    workers : int
+        Processes to run the chunks on; 1 runs them here, without a pool.
+        With ``executor``, how many chunks it runs at once: at most
+        ``2 * workers`` chunks are submitted and not yet consumed, which
+        bounds memory on any executor.
+    chunk_users : int, optional
+        Users per chunk, a task each. The default aims at about a million
+        rows per chunk (:func:`default_chunk_users`).
+    executor : concurrent.futures.Executor, optional
+        Where to run the chunks instead of a new ``ProcessPoolExecutor``,
+        such as ``distributed.Client(address).get_executor()``. Its workers
+        must be able to import recogym.
+
+    Returns
+    -------
+    Logs
+
+    Raises
+    ------
+    ValueError, TypeError
+        For any argument outside its allowed values, naming it.
+
+    Warns
+    -----
+    UserWarning
+        With ``rng='legacy'`` and ``workers > 1`` or an ``executor``: legacy
+        mode runs sequentially in this process, because 0.1.3.0's stream is
+        shared by all users.
+
+    Notes
+    -----
+    The default pool starts processes with the platform's start method; where
+    that is spawn (macOS, Windows), call this under
+    ``if __name__ == '__main__':``.
+
+    Examples
+    --------
+    >>> from recogym.parallel import simulate_parallel
+    >>> logs = simulate_parallel({'random_seed': 42}, 20_000, workers=2)  # doctest: +SKIP
+    """
+    job = SimulationJob.plan(env_args, num_users, model=model, num_organic_users=num_organic_users,
+                             policy=policy, workers=workers, chunk_users=chunk_users, executor=executor)
+    parts: dict[str, list[np.ndarray]] = {field.name: [] for field in dataclasses.fields(Logs)}
+    for chunk in job.chunks():
+        for name, column in parts.items():
+            column.append(getattr(chunk, name))
+    # One column at a time, so that only one column is ever held twice.
+    return Logs(**{name: np.concatenate(parts.pop(name)) for name in list(parts)})
+
+
+def _make_env(model: str, config: Configuration) -> RecoEnv:
+    env = make(model)
+    env.init_gym(config)
+    return env
+
+
+def _simulate(env: RecoEnv, lo: int, hi: int, organic_end: int, policy: LoggingPolicy) -> Logs:
+    """The logs of users ``lo .. hi - 1``: organic-only below ``organic_end``."""
+    organic = max(0, min(hi, organic_end) - lo)
+    return env.simulate(num_users=hi - lo - organic, num_organic_users=organic, first_user=lo, policy=policy)
+
+
+def _simulate_range(model: str, config: Configuration, lo: int, hi: int, organic_end: int,
+                    policy: LoggingPolicy) -> Logs:
+    """One chunk on a fresh env: the task an executor runs (at module level,
+    so that it pickles by name)."""
+    return _simulate(_make_env(model, config), lo, hi, organic_end, policy)
