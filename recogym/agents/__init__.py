@@ -18,6 +18,7 @@ from .nn_ips import NnIpsAgent, nn_ips_args
 from .organic_count import OrganicCount, organic_count_args
 from .organic_mf import OrganicMFSquare, organic_mf_square_args
 from .organic_user_count import OrganicUserEventCounterAgent, organic_user_count_args
+from .policy_agent import PolicyAgent
 from .popularity import PopularityAgent, popularity_args
 from .random_agent import RandomAgent, random_args
 
@@ -50,4 +51,5 @@ __all__ = [
     "organic_mf_square_args",
     "NnIpsAgent",
     "nn_ips_args",
+    "PolicyAgent",
 ]

@@ -1,0 +1,94 @@
+"""0.1.3.0's EpsilonGreedy: any agent, with a share of exploration."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..logs import Logs
+from ._args import check_flag, check_probability, with_defaults
+from ._policy import proportional
+from .base import BatchAgent, UserBatch
+
+__all__ = ["EpsilonGreedy", "epsilon_greedy_args"]
+
+epsilon_greedy_args = {
+    "random_seed": 42,
+    "epsilon": 0.01,
+    # Explore only products other than the one the wrapped agent would show.
+    "epsilon_pure_new": True,
+    # Explore in proportion to 1 - the wrapped agent's probability.
+    "epsilon_select_worse": False,
+    "with_ps_all": False,
+}
+
+
+class EpsilonGreedy(BatchAgent):
+    """Follows ``agent``, except that with probability ``epsilon`` it explores.
+
+    Exploration draws a product uniformly, or in proportion to
+    ``1 - agent's probability`` with ``epsilon_select_worse``; with
+    ``epsilon_pure_new`` never the product ``agent`` would have shown. The
+    policy, and so every propensity, is the exact mixture
+    ``(1 - epsilon) * p + epsilon * explore``, where with
+    ``epsilon_pure_new`` ``explore`` averages over the product ``agent``
+    would have drawn from ``p``. (0.1.3.0 reported only the branch taken.)
+    Where exploration has nothing left to choose (one product), it keeps the
+    agent's product.
+
+    Parameters
+    ----------
+    config : dict or Configuration
+        :data:`epsilon_greedy_args`, which missing keys default to;
+        ``num_products`` defaults to the agent's.
+    agent : BatchAgent
+        The agent to follow; trained through this one.
+
+    Raises
+    ------
+    TypeError
+        If ``agent`` has no batch policy (an agent with a
+        ``weight_history_function`` acts only per user).
+    ValueError
+        If ``num_products`` differs from the agent's.
+    """
+
+    def __init__(self, config, agent: BatchAgent) -> None:
+        if not isinstance(agent, BatchAgent) or not hasattr(agent, "act_batch"):
+            raise TypeError(f"agent must be a BatchAgent whose policy acts on a UserBatch, got {agent!r}")
+        config = with_defaults(epsilon_greedy_args, {"num_products": agent.num_products, **(config or {})})
+        if config["num_products"] != agent.num_products:
+            raise ValueError(f"agent arg 'num_products' ({config['num_products']!r}) must equal the wrapped "
+                             f"agent's ({agent.num_products})")
+        super().__init__(config)
+        self.agent = agent
+        self.epsilon = check_probability(self.config, "epsilon")
+        self.epsilon_pure_new = check_flag(self.config, "epsilon_pure_new")
+        self.epsilon_select_worse = check_flag(self.config, "epsilon_select_worse")
+
+    def train_logs(self, logs: Logs) -> None:
+        self.agent.train_logs(logs)
+
+    def policy(self, batch: UserBatch) -> np.ndarray:
+        self._fit_pending()
+        self.agent._fit_pending()
+        followed = self.agent.policy(batch)
+        weights = 1.0 - followed if self.epsilon_select_worse else np.ones(followed.shape)
+        if self.epsilon_pure_new:
+            explore = _explore_other_than_drawn(followed, weights)
+        else:
+            explore = proportional(weights)
+        return (1.0 - self.epsilon) * followed + self.epsilon * explore
+
+
+def _explore_other_than_drawn(followed: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The exploration policy that draws in proportion to ``weights`` among
+    the products other than ``g``, where ``g`` is drawn from ``followed``:
+
+    ``explore(a) = sum_g followed(g) * weights(a) [a != g] / (W - weights(g))``
+    ``= weights(a) * (R - r(a))`` with ``r(g) = followed(g) / (W - weights(g))``
+    and ``R = sum_g r(g)``, ``W = sum_a weights(a)``.
+    """
+    others = weights.sum(axis=1, keepdims=True) - weights
+    stuck = others <= 0
+    r = np.divide(followed, others, out=np.zeros(followed.shape), where=~stuck)
+    # With no other product to explore, exploration keeps the drawn one.
+    return weights * (r.sum(axis=1, keepdims=True) - r) + followed * stuck

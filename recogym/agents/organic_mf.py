@@ -1,0 +1,92 @@
+"""0.1.3.0's OrganicMFSquare: a low-rank model of the next organic view."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..logs import Logs
+from ._args import check_non_negative, check_positive, check_positive_integer, with_defaults
+from ._optional import require
+from ._policy import greedy, per_last_view
+from .base import UserBatch
+from .features import organic_sessions
+from .model_based import ModelBasedAgent
+
+__all__ = ["OrganicMFSquare", "organic_mf_square_args"]
+
+organic_mf_square_args = {
+    "num_products": 10,
+    "random_seed": 42,
+    "embed_dim": 5,
+    "learning_rate": 0.01,
+    # Full-batch optimiser steps.
+    "num_steps": 500,
+    # Strength of the Gaussian prior on the parameters.
+    "l2_regularisation": 10.0,
+    "with_ps_all": False,
+}
+
+
+class OrganicMFSquare(ModelBasedAgent):
+    """Recommends the product most likely to be viewed next after the user's
+    last view.
+
+    A softmax over the next view, through an ``embed_dim``-dimensional
+    embedding of the current one, is fitted to the consecutive views of each
+    organic session: it minimises their mean cross entropy plus
+    ``l2_regularisation * |parameters|^2 / pairs``, in ``num_steps``
+    full-batch RMSprop steps on the pairs summed per (view, next view) cell,
+    as :class:`BanditMFSquare` does. Like :class:`OrganicCount` it learns
+    nothing from clicks. The choice is deterministic (propensity 1); until
+    trained it recommends uniformly at random. A batch of users is scored in
+    one forward pass.
+
+    Parameters
+    ----------
+    config : dict or Configuration
+        :data:`organic_mf_square_args`, which missing keys default to.
+        0.1.3.0's ``loss_function``, ``optim_function`` and
+        ``mini_batch_size`` are replaced by the fixed loss and optimiser
+        above, ``num_steps`` and ``l2_regularisation``.
+
+    Raises
+    ------
+    ImportError
+        When training, if PyTorch is missing: ``pip install recogym[torch]``.
+    """
+
+    def __init__(self, config=organic_mf_square_args) -> None:
+        super().__init__(with_defaults(organic_mf_square_args, config))
+        self.embed_dim = check_positive_integer(self.config, "embed_dim")
+        self.learning_rate = check_positive(self.config, "learning_rate")
+        self.num_steps = check_positive_integer(self.config, "num_steps")
+        self.l2_regularisation = check_non_negative(self.config, "l2_regularisation")
+        self.model = None
+
+    def fit(self, logs: Logs) -> None:
+        torch = require("torch", type(self).__name__)
+        from . import _torch_models
+
+        views, sessions = organic_sessions(logs)
+        follows = sessions[1:] == sessions[:-1]
+        P = self.num_products
+        pairs = np.bincount(views[:-1][follows] * P + views[1:][follows], minlength=P * P).reshape(P, P)
+        transitions = torch.from_numpy(pairs.astype(np.float64))
+        total = int(pairs.sum())
+        every_product = torch.arange(P)
+
+        def loss() -> "torch.Tensor":
+            log_next = torch.log_softmax(self.model(every_product), dim=1)
+            return -(transitions * log_next).sum() / max(total, 1)
+
+        with _torch_models.seeded(self.random_seed):
+            self.model = _torch_models.NextViewMF(P, self.embed_dim)
+            _torch_models.minimise(self.model, loss, self.num_steps, self.learning_rate, self.l2_regularisation,
+                                   total)
+
+    def policy(self, batch: UserBatch) -> np.ndarray:
+        self._fit_pending()
+        if self.model is None:
+            return np.full((len(batch.user_ids), self.num_products), 1.0 / self.num_products)
+        from ._torch_models import scores
+
+        return per_last_view(batch.last_view, self.num_products, lambda views: greedy(scores(self.model, views)))
