@@ -264,6 +264,15 @@ cdef class Engine:
     cdef inline bitgen_t *legacy_bitgen(self, object generator) except NULL:
         return <bitgen_t *>PyCapsule_GetPointer(generator.capsule, "BitGenerator")
 
+    cdef int legacy_generators(self, bitgen_t **main, bitgen_t **clock) except -1:
+        """In legacy mode, point ``main`` (and ``clock``, with the normal time
+        generator) at the shared MT19937 streams; fetched per call, never cached."""
+        if self.legacy:
+            main[0] = self.legacy_bitgen(self.main_generator)
+            if self.normal_time:
+                clock[0] = self.legacy_bitgen(self.time_generator)
+        return 0
+
     cdef inline void open_stream(self, Py_ssize_t slot, Stream *s, bitgen_t *legacy_main) noexcept nogil:
         s.legacy = self.legacy
         if self.legacy:
@@ -429,10 +438,7 @@ cdef class Engine:
         self.user_id[slot] = user_id
         self.stream_position[slot, 0] = 0
         self.stream_position[slot, 1] = 4
-        if self.legacy:
-            main = self.legacy_bitgen(self.main_generator)
-            if self.normal_time:
-                clock = self.legacy_bitgen(self.time_generator)
+        self.legacy_generators(&main, &clock)
         self.open_stream(slot, &s, main)
         ts = self.open_time_stream(&s, &timing, clock)
         self.start_user(slot, &s, ts)
@@ -450,10 +456,7 @@ cdef class Engine:
         cdef Py_ssize_t n = 0
         if self.markov_state[slot] != ORGANIC:
             return 0
-        if self.legacy:
-            main = self.legacy_bitgen(self.main_generator)
-            if self.normal_time:
-                clock = self.legacy_bitgen(self.time_generator)
+        self.legacy_generators(&main, &clock)
         self.open_stream(slot, &s, main)
         ts = self.open_time_stream(&s, &timing, clock)
         while self.markov_state[slot] == ORGANIC and n < self.session_views.shape[0]:
@@ -475,10 +478,7 @@ cdef class Engine:
         cdef bitgen_t *main = NULL
         cdef bitgen_t *clock = NULL
         cdef int click
-        if self.legacy:
-            main = self.legacy_bitgen(self.main_generator)
-            if self.normal_time:
-                clock = self.legacy_bitgen(self.time_generator)
+        self.legacy_generators(&main, &clock)
         self.open_stream(slot, &s, main)
         ts = self.open_time_stream(&s, &timing, clock)
         click = self.recommend_one(slot, action, self.click_probability_of(slot, action), &s, ts)
@@ -525,10 +525,7 @@ cdef class Engine:
         cdef Stream *ts
         cdef bitgen_t *main = NULL
         cdef bitgen_t *clock = NULL
-        if self.legacy:
-            main = self.legacy_bitgen(self.main_generator)
-            if self.normal_time:
-                clock = self.legacy_bitgen(self.time_generator)
+        self.legacy_generators(&main, &clock)
         with nogil:
             ts = self.open_time_stream(&s, &timing, clock)
             for i in range(slots.shape[0]):
@@ -563,10 +560,7 @@ cdef class Engine:
         cdef Stream *ts
         cdef bitgen_t *main = NULL
         cdef bitgen_t *clock = NULL
-        if self.legacy:
-            main = self.legacy_bitgen(self.main_generator)
-            if self.normal_time:
-                clock = self.legacy_bitgen(self.time_generator)
+        self.legacy_generators(&main, &clock)
         with nogil:
             ts = self.open_time_stream(&s, &timing, clock)
             for i in range(slots.shape[0]):
@@ -606,10 +600,7 @@ cdef class Engine:
         cdef bint organic_only
         cdef double p
         cdef int state
-        if self.legacy:
-            main = self.legacy_bitgen(self.main_generator)
-            if self.normal_time:
-                clock = self.legacy_bitgen(self.time_generator)
+        self.legacy_generators(&main, &clock)
         with nogil:
             if self.markov_state[slot] != EMPTY:
                 self.open_stream(slot, &s, main)
