@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .model import _choice_cdf, build_static, transition_cdf
+from .model import StaticParameters, _choice_cdf, build_static, transition_cdf
 from .params import Configuration
 from .policies import UserPopularity
 
@@ -33,7 +33,7 @@ def _search_right(cdf: np.ndarray, x: float) -> int:
 
 
 class _User:
-    def __init__(self, model: str, config: Configuration, static: dict, user_id: int) -> None:
+    def __init__(self, model: str, config: Configuration, static: StaticParameters, user_id: int) -> None:
         key = np.array([config.random_seed, user_id], dtype=np.uint64)
         self.rng = np.random.Generator(np.random.Philox(key=key))
         self.model, self.config, self.static = model, config, static
@@ -121,7 +121,7 @@ def reference_logs(model: str, config: Configuration, num_users: int, num_organi
     static = build_static(model, config)
     cdf = transition_cdf(config)
     P = config.num_products
-    rows: dict[str, list] = {name: [] for name in ("t", "u", "z", "v", "a", "c", "ps", "click_probability")}
+    rows: dict[str, list[float]] = {name: [] for name in ("t", "u", "z", "v", "a", "c", "ps", "click_probability")}
     for user_id in range(first_user, first_user + num_organic_users + num_users):
         organic_only = user_id < first_user + num_organic_users
         user = _User(model, config, static, user_id)

@@ -32,13 +32,13 @@ class BatchEnv:
     """
 
     def __init__(self, env: RecoEnv, num_envs: int = 1024) -> None:
-        env._require_init()
+        config = env._require_init()
         num_envs = check_count("num_envs", num_envs)
         if num_envs < 1:
             raise ValueError(f"num_envs must be at least 1, got {num_envs}")
         self.num_envs = num_envs
         self.num_products = env.num_products
-        self._engine = build_engine(env.model, env.config, env._static, num_slots=num_envs, epoch=env._epoch,
+        self._engine = build_engine(env.model, config, env._static, num_slots=num_envs, epoch=env._epoch,
                                     time_generator=env._time_generator)
         self._state = self._engine.state
         self.view_counts = np.zeros((num_envs, env.num_products))

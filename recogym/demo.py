@@ -3,9 +3,10 @@ and popularity agents through ``test_agent``."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 
 from .env import make
-from .evaluation import test_agent
+from .evaluation import AgentResult, test_agent
 from .params import env_1_args
 from .agents import PopularityAgent, RandomAgent, popularity_args, random_args
 
@@ -13,7 +14,7 @@ __all__ = ["run_demo"]
 
 
 def run_demo(seed: int = 42, num_offline_users: int = 1000, num_online_users: int = 1000,
-             max_steps: int = 12, echo=print) -> dict:
+             max_steps: int = 12, echo: Callable[[str], object] = print) -> dict[str, AgentResult]:
     """Print the walkthrough and return each agent's :class:`~recogym.AgentResult`."""
     env = make("reco-gym-v1")
     env.init_gym({**env_1_args, "random_seed": seed})
@@ -34,7 +35,7 @@ def run_demo(seed: int = 42, num_offline_users: int = 1000, num_online_users: in
         "PopularityAgent": PopularityAgent({**popularity_args, "num_products": env.num_products}),
     }
     echo(f"{'agent':<16} {'CTR median':>10} {'q0.025':>8} {'q0.975':>8} {'clicks':>7} {'impressions':>11} {'seconds':>8}")
-    results = {}
+    results: dict[str, AgentResult] = {}
     for name, agent in agents.items():
         result = test_agent(copy.deepcopy(env), agent, num_offline_users, num_online_users)
         median, low, high = result

@@ -37,6 +37,7 @@ class RecoEnv:
     model = ""
 
     def __init__(self) -> None:
+        # Both are set by init_gym; methods that run after its checks assert so.
         self.config: Configuration | None = None
         self._engine: _core.Engine | None = None
         self._in_episode = False
@@ -65,20 +66,22 @@ class RecoEnv:
     def reset_random_seed(self, epoch: int = 0) -> None:
         """Restart the user stream: the next :meth:`reset` meets user 0 again,
         with draws seeded by ``random_seed + epoch``."""
-        self._require_init()
+        config = self._require_init()
         epoch = check_count("epoch", epoch)
-        if self.config.random_seed + epoch >= seed_limit(self.config.rng):
-            raise ValueError(f"random_seed + epoch must stay below {seed_limit(self.config.rng)} for "
-                             f"rng={self.config.rng!r}, got {self.config.random_seed} + {epoch}")
+        if config.random_seed + epoch >= seed_limit(config.rng):
+            raise ValueError(f"random_seed + epoch must stay below {seed_limit(config.rng)} for "
+                             f"rng={config.rng!r}, got {config.random_seed} + {epoch}")
         self._epoch = epoch
-        self._engine = build_engine(self.model, self.config, self._static, epoch=epoch,
+        self._engine = build_engine(self.model, config, self._static, epoch=epoch,
                                     time_generator=self._time_generator)
         self._next_user = 0
         self._in_episode = False
 
-    def _require_init(self) -> None:
+    def _require_init(self) -> Configuration:
+        """The env's configuration; an error before :meth:`init_gym`."""
         if self.config is None:
             raise RuntimeError(f"call init_gym(args) on this {self.model} env first")
+        return self.config
 
     def _require_episode(self, method: str) -> None:
         if self.config is None:
@@ -110,6 +113,7 @@ class RecoEnv:
             raise ValueError(f"user_id must be in [0, {MAX_USER_ID}], got {user_id}")
         self._user = int(user_id)
         self._next_user = self._user + 1
+        assert self._engine is not None
         self._engine.start(0, self._user)
         self._in_episode = True
         self._first_step = True
@@ -119,7 +123,7 @@ class RecoEnv:
         if self._logging_agent is not None:
             self._logging_agent.reset()
 
-    def step(self, action: int | None):
+    def step(self, action: int | None) -> tuple[Session | None, int | None, bool, dict[str, Any]]:
         """Show product ``action`` to the user.
 
         The first step of a user takes ``action=None`` and returns its first
@@ -147,6 +151,7 @@ class RecoEnv:
             ``None`` after the first step.
         """
         self._require_episode("step")
+        assert self._engine is not None
         if self._done:
             return self._step_after_done(action)
         if self._first_step:
@@ -166,7 +171,7 @@ class RecoEnv:
         self._last_observation, self._last_reward = observation, reward
         return observation, reward, self._done, {}
 
-    def _step_after_done(self, action):
+    def _step_after_done(self, action: int | None) -> tuple[None, None, bool, dict[str, Any]]:
         # The notebook's online loop sets done = None after step(None), so it
         # recommends once to a user who left during their first session. That
         # one call shows nothing and gets no reward; any other is an error.
@@ -179,6 +184,7 @@ class RecoEnv:
         return None, None, True, {}
 
     def _organic_session(self) -> Session | None:
+        assert self._engine is not None
         count = self._engine.organic_session(0)
         if count == 0:
             return None
@@ -190,7 +196,7 @@ class RecoEnv:
             session.times.extend(times[:count].tolist())
         return session
 
-    def step_offline(self, *_ignored):
+    def step_offline(self, *_ignored: Any) -> tuple[Action | None, Session | None, int | None, bool, dict[str, Any]]:
         """One step under the logging policy: uniform random, or the ``agent``
         given in the env args.
 
@@ -211,6 +217,7 @@ class RecoEnv:
     def _logging_action(self) -> Action:
         if self._done:
             raise RuntimeError("this user is done: call reset() to start the next user before step_offline()")
+        assert self._engine is not None
         if self._logging_agent is not None:
             choice = as_action(self._logging_agent.act(self._last_observation, self._last_reward, self._done),
                                self.num_products)
@@ -223,6 +230,7 @@ class RecoEnv:
         """In legacy mode, make the logging policy's draw that 0.1.3.0 makes
         after a user's last step (for a log row it never shows), so later
         users meet the same random numbers."""
+        assert self.config is not None and self._engine is not None
         if self.config.rng != "legacy":
             return
         if self._logging_agent is not None:
@@ -230,12 +238,17 @@ class RecoEnv:
         else:
             self._engine.uniform_action(0)
 
-    def _uniform_ps_all(self):
-        return np.full(self.num_products, 1.0 / self.num_products) if self.config.with_ps_all else ()
+    def _uniform_policy(self) -> np.ndarray:
+        return np.full(self.num_products, 1.0 / self.num_products)
+
+    def _uniform_ps_all(self) -> np.ndarray | tuple[()]:
+        assert self.config is not None
+        return self._uniform_policy() if self.config.with_ps_all else ()
 
     def click_probability(self, action: int) -> float:
         """The true probability that the current user would click ``action`` now."""
         self._require_episode("click_probability")
+        assert self._engine is not None
         return self._engine.click_probability(0, as_action(action, self.num_products))
 
     # -- many users --------------------------------------------------------
@@ -254,7 +267,7 @@ class RecoEnv:
         timeline. ``agent`` (default: the env's ``agent`` arg, else uniform
         random) chooses the actions.
         """
-        self._require_init()
+        config = self._require_init()
         num_offline_users = check_count("num_offline_users", num_offline_users)
         num_organic_offline_users = check_count("num_organic_offline_users", num_organic_offline_users)
         agent = agent if agent is not None else self._logging_agent
@@ -263,7 +276,7 @@ class RecoEnv:
         self._in_episode = False
         if agent is None:
             return self.simulate(num_offline_users, num_organic_offline_users).to_pandas(
-                self._uniform_ps_all() if self.config.with_ps_all else None)
+                self._uniform_policy() if config.with_ps_all else None)
         return self._agent_logs(agent, num_offline_users, num_organic_offline_users)
 
     def simulate(self, num_users: int, num_organic_users: int = 0, first_user: int = 0,
@@ -274,7 +287,8 @@ class RecoEnv:
         ``policy`` is a fixed probability vector over products,
         :class:`~recogym.policies.UserPopularity`, or ``None`` for uniform. In legacy mode users continue the env's one random stream.
         """
-        self._require_init()
+        config = self._require_init()
+        assert self._engine is not None
         num_users = check_count("num_users", num_users)
         num_organic_users = check_count("num_organic_users", num_organic_users)
         first_user = check_count("first_user", first_user)
@@ -286,7 +300,7 @@ class RecoEnv:
         self._engine.state["markov_state"][0] = _core.EMPTY_SLOT
         with tqdm(total=num_users + num_organic_users, desc="Users", disable=None, leave=False) as progress:
             if self._use_lockstep():
-                engine = build_engine(self.model, self.config, self._static, num_slots=LOCKSTEP_SLOTS,
+                engine = build_engine(self.model, config, self._static, num_slots=LOCKSTEP_SLOTS,
                                       epoch=self._epoch)
                 return simulate_logs_lockstep(engine, first_user, num_users, num_organic_users, policy,
                                               progress=progress)
@@ -296,12 +310,14 @@ class RecoEnv:
     def _use_lockstep(self) -> bool:
         # Large catalogues: organic events dominate, and reading Gamma once
         # for many users pays for the stepping in lockstep.
+        assert self.config is not None
         return (self.model == "reco-gym-v1" and self.config.rng == "default"
                 and self.num_products >= LOCKSTEP_MIN_PRODUCTS)
 
-    def _agent_logs(self, agent, num_offline_users: int, num_organic_offline_users: int) -> pd.DataFrame:
+    def _agent_logs(self, agent: Any, num_offline_users: int, num_organic_offline_users: int) -> pd.DataFrame:
+        assert self.config is not None and self._engine is not None
         saved_agent, self._logging_agent = self._logging_agent, agent
-        rows: dict[str, list] = {name: [] for name in ("t", "u", "z", "v", "a", "c", "ps", "ps-a")}
+        rows: dict[str, list[Any]] = {name: [] for name in ("t", "u", "z", "v", "a", "c", "ps", "ps-a")}
 
         def store_views(observation: Session | None) -> None:
             if observation is None:
@@ -322,6 +338,7 @@ class RecoEnv:
                 while not done:
                     time = self._engine.state["time"][0]
                     action, observation, reward, done, _ = self.step_offline()
+                    assert action is not None  # only a user's first step has none
                     for name, value in zip(rows, (time, user, "bandit", None, int(action), reward,
                                                   action.ps, action.ps_all)):
                         rows[name].append(value)

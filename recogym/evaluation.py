@@ -16,7 +16,7 @@ from .session import as_action
 __all__ = ["test_agent", "AgentResult", "ctr_interval"]
 
 
-class AgentResult(tuple):
+class AgentResult(tuple[float, float, float]):
     """``(median, q0.025, q0.975)`` of the CTR's Beta(clicks + 1, misses + 1)
     posterior, which also tells ``clicks``, ``impressions`` and ``seconds``."""
 
@@ -33,7 +33,7 @@ class AgentResult(tuple):
     def median(self) -> float:
         return self[0]
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[AgentResult], tuple[int, int, float]]:
         return (AgentResult, (self.clicks, self.impressions, self.seconds))
 
 
@@ -87,7 +87,7 @@ def test_agent(
     return AgentResult(clicks, impressions, time.perf_counter() - start)
 
 
-test_agent.__test__ = False  # not a pytest test, despite its name
+setattr(test_agent, "__test__", False)  # not a pytest test, despite its name
 
 
 def train_offline(env: RecoEnv, agent: Any, num_offline_users: int, num_organic_offline_users: int = 0) -> None:
@@ -120,7 +120,8 @@ def evaluate_online(env: RecoEnv, agent: Any, num_users: int) -> tuple[int, int]
     In the default random-number mode an agent with ``act_batch`` is run on
     all users at once in the batch env, which gives the same clicks.
     """
-    if hasattr(agent, "act_batch") and env.config.rng == "default":
+    config = env._require_init()
+    if hasattr(agent, "act_batch") and config.rng == "default":
         return evaluate_batch(env, agent, num_users, first_user=env.take_users(num_users))
     clicks = impressions = 0
     num_products = env.num_products
@@ -133,6 +134,7 @@ def evaluate_online(env: RecoEnv, agent: Any, num_users: int) -> tuple[int, int]
         while not done:
             action = as_action(agent.act(observation, reward, done), num_products)
             observation, reward, done, _ = env.step(int(action))
+            assert reward is not None  # only a user's first step has none
             clicks += reward
             impressions += 1
     return clicks, impressions

@@ -171,7 +171,7 @@ class RecoGymEnv(gymnasium.Env[np.ndarray, np.int64]):
     def _organic_session(self) -> list[int]:
         count = self._engine.organic_session(0)
         buffer, _ = self._engine.session_buffers()
-        views = buffer[:count].tolist()
+        views: list[int] = buffer[:count].tolist()
         while count == len(buffer):
             count = self._engine.organic_session(0)
             views.extend(buffer[:count].tolist())
@@ -252,9 +252,13 @@ class CumulativeViewCounts(gymnasium.ObservationWrapper[np.ndarray, np.int64, np
     def __init__(self, env: gymnasium.Env) -> None:
         gymnasium.utils.RecordConstructorArgs.__init__(self)
         gymnasium.ObservationWrapper.__init__(self, env)
-        self._counts = np.zeros(env.observation_space.shape, dtype=np.float64)
+        shape = env.observation_space.shape
+        if shape is None:
+            raise TypeError(f"the observation space must be a Box of view counts, got {env.observation_space}")
+        self._counts = np.zeros(shape, dtype=np.float64)
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+    def reset(self, *, seed: int | None = None,
+              options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
         self._counts = np.zeros_like(self._counts)
         return super().reset(seed=seed, options=options)
 

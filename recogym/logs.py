@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -10,10 +11,17 @@ from . import _core
 from .obp import to_obp
 from .policies import LoggingPolicy, kernel_policy
 
+if TYPE_CHECKING:  # pyarrow is imported only when logs are converted
+    import pyarrow as pa
+    from tqdm.auto import tqdm
+
 __all__ = ["Logs", "simulate_logs", "simulate_logs_lockstep", "logs_from_rows", "to_obp", "LOG_COLUMNS"]
 
 #: The columns of ``generate_logs``, in 0.1.3.0's order.
 LOG_COLUMNS = ("t", "u", "z", "v", "a", "c", "ps")
+
+#: One event as ``logs_from_rows`` takes it: ``(t, u, z, v, a, c, ps, click_probability)``.
+LogRow = tuple[float, int, int, int, int, int, float, float]
 
 _CHUNK_ROWS = 1 << 16
 _Z_CATEGORIES = pd.CategoricalDtype(["organic", "bandit"])
@@ -58,7 +66,7 @@ class Logs:
     def __len__(self) -> int:
         return len(self.t)
 
-    def to_arrow(self):
+    def to_arrow(self) -> pa.Table:
         """The logs as a pyarrow Table (see :func:`recogym.logs_to_arrow`)."""
         from .parquet import logs_to_arrow
 
@@ -101,7 +109,7 @@ _DTYPES = {
 }
 
 
-def logs_from_rows(rows: list[tuple]) -> Logs:
+def logs_from_rows(rows: list[LogRow]) -> Logs:
     """Logs from ``(t, u, z, v, a, c, ps, click_probability)`` tuples."""
     columns = list(zip(*rows)) if rows else [()] * len(_DTYPES)
     return Logs(**{name: np.array(column, dtype=dtype) for (name, dtype), column in zip(_DTYPES.items(), columns)})
@@ -118,7 +126,7 @@ def simulate_logs(
     num_organic_users: int = 0,
     policy: LoggingPolicy = None,
     slot: int = 0,
-    progress=None,
+    progress: tqdm | None = None,
 ) -> Logs:
     """Logs of ``num_organic_users`` users who contribute one organic session
     each, then ``num_users`` whole timelines, with consecutive ids from
@@ -152,7 +160,7 @@ def simulate_logs_lockstep(
     num_users: int,
     num_organic_users: int = 0,
     policy: LoggingPolicy = None,
-    progress=None,
+    progress: tqdm | None = None,
 ) -> Logs:
     """:func:`simulate_logs` through ``Engine.simulate_logs_lockstep``: the same
     rows, faster for large catalogues, in the default random-number mode.

@@ -13,6 +13,7 @@ probability of product ``a`` after viewing ``v`` is
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -59,7 +60,7 @@ def _choice_cdf(p: np.ndarray) -> np.ndarray:
     return cdf
 
 
-def _static_normals(config: Configuration):
+def _static_normals(config: Configuration) -> Callable[[float, tuple[int, ...]], np.ndarray]:
     """A function drawing ``scale * N(0, 1)`` arrays for the fixed parameters."""
     if config.rng == "legacy":
         state = np.random.RandomState(config.random_seed)
@@ -87,7 +88,7 @@ def build_static(model: str, config: Configuration) -> StaticParameters:
     return {"view_transition": view_transition, "phi": phi, "click_table": click_table}
 
 
-def _flip(gamma: np.ndarray, mu_organic: np.ndarray, number_of_flips: int):
+def _flip(gamma: np.ndarray, mu_organic: np.ndarray, number_of_flips: int) -> tuple[np.ndarray, np.ndarray]:
     """Swap the bandit parameters of the ``number_of_flips`` most correlated
     pairs of products (0.1.3.0's ``generate_beta``)."""
     if number_of_flips == 0:

@@ -5,6 +5,7 @@ format of OBP's ``OpenBanditDataset.obtain_batch_bandit_feedback()``.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -153,10 +154,10 @@ def expected_rewards(env: RecoEnv, logs: Logs) -> np.ndarray:
         were not simulated by ``env`` under a logging policy that draws one
         uniform number per impression (``simulate``'s policies do).
     """
-    env._require_init()
-    if env.config.rng != "default":
+    config = env._require_init()
+    if config.rng != "default":
         raise ValueError("expected rewards replay each user's own stream: they need rng='default'")
-    engine = build_engine(env.model, env.config, env._static, epoch=env._epoch)
+    engine = build_engine(env.model, config, env._static, epoch=env._epoch)
     latent = env.model == "reco-gym-v1"
     static = env._static
     organic = logs.z == _core.ORGANIC_STATE
@@ -166,7 +167,7 @@ def expected_rewards(env: RecoEnv, logs: Logs) -> np.ndarray:
     clicks, probabilities, round_of_row = logs.c[order], logs.click_probability[order], round_of_row[order]
     n_rounds = int((~organic).sum())
     # The user state at each impression: omega (latent model) or the last view (clusters).
-    omega = np.empty((n_rounds, env.config.K if latent else 0))
+    omega = np.empty((n_rounds, config.K if latent else 0))
     last_view = np.empty(n_rounds, dtype=np.int64)
     starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]]) if users.size else np.zeros(0, np.int64)
     ends = np.r_[starts[1:], users.size]
@@ -196,13 +197,14 @@ def expected_rewards(env: RecoEnv, logs: Logs) -> np.ndarray:
             row += 1
     if latent:
         return _latent_click_curve(omega @ static["beta"].T + static["mu_bandit"])
-    return static["click_table"][:, last_view].T.copy()
+    click_table: np.ndarray = static["click_table"]
+    return click_table[:, last_view].T.copy()
 
 
-def _session(engine) -> list[int]:
+def _session(engine: _core.Engine) -> list[int]:
     count = engine.organic_session(0)
     buffer, _ = engine.session_buffers()
-    views = buffer[:count].tolist()
+    views: list[int] = buffer[:count].tolist()
     while count == len(buffer):
         count = engine.organic_session(0)
         views.extend(buffer[:count].tolist())
@@ -211,7 +213,7 @@ def _session(engine) -> list[int]:
 
 def _latent_click_curve(x: np.ndarray) -> np.ndarray:
     # The engine's latent_click_curve (RecoGym's ff), elementwise.
-    sigmoid = lambda y: 1.0 / (1.0 + np.exp(-y))  # noqa: E731
+    sigmoid: Callable[[np.ndarray], np.ndarray] = lambda y: 1.0 / (1.0 + np.exp(-y))  # noqa: E731
     return sigmoid(5.0 * sigmoid(2.0 * sigmoid(0.3 * x) - 2.0) - 6.0)
 
 

@@ -12,7 +12,7 @@ import collections
 import concurrent.futures
 import dataclasses
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -46,7 +46,7 @@ def default_chunk_users(config: Configuration) -> int:
     probabilities = np.diff(transition_cdf(config), axis=1, prepend=0.0)
     staying = probabilities[:2, :2]
     try:
-        events_per_user = np.linalg.solve(np.eye(2) - staying, np.ones(2))[0]
+        events_per_user: np.float64 = np.linalg.solve(np.eye(2) - staying, np.ones(2))[0]
     except np.linalg.LinAlgError:  # users who never leave
         return 1
     return max(1, round(TARGET_CHUNK_ROWS / events_per_user))
@@ -144,7 +144,7 @@ class SimulationJob:
         for lo in range(0, max(total, 1), self.chunk_users):
             yield lo, min(lo + self.chunk_users, total)
 
-    def chunks(self) -> Iterator[Logs]:
+    def chunks(self) -> Generator[Logs, None, None]:
         """The logs of each chunk, in user order.
 
         Close the iterator (or exhaust it) to cancel the chunks still queued
@@ -154,17 +154,17 @@ class SimulationJob:
             return self._chunks_in_process()
         return self._chunks_on_executor()
 
-    def _chunks_in_process(self) -> Iterator[Logs]:
+    def _chunks_in_process(self) -> Generator[Logs, None, None]:
         # One env for every chunk: in legacy mode its stream carries from chunk to chunk.
         env = _make_env(self.model, self.config)
         for lo, hi in self.bounds():
             yield _simulate(env, lo, hi, self.num_organic_users, self.policy)
 
-    def _chunks_on_executor(self) -> Iterator[Logs]:
+    def _chunks_on_executor(self) -> Generator[Logs, None, None]:
         own_pool = self.executor is None
-        executor = concurrent.futures.ProcessPoolExecutor(self.workers) if own_pool else self.executor
+        executor = concurrent.futures.ProcessPoolExecutor(self.workers) if self.executor is None else self.executor
         in_flight = self.workers * _IN_FLIGHT_PER_WORKER
-        pending: collections.deque[concurrent.futures.Future] = collections.deque()
+        pending: collections.deque[concurrent.futures.Future[Logs]] = collections.deque()
         try:
             for lo, hi in self.bounds():
                 if len(pending) == in_flight:

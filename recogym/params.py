@@ -80,7 +80,7 @@ _FLAGS = ("normalize_beta", "with_ps_all", "change_omega_for_bandits")
 _TIME_GENERATORS = ("default", "normal")
 
 
-class Configuration(Mapping):
+class Configuration(Mapping[str, Any]):
     """Read-only arguments, readable as attributes (``config.num_products``)
     or as a mapping (``config['num_products']``).
 
@@ -116,7 +116,7 @@ class Configuration(Mapping):
     def __repr__(self) -> str:
         return f"Configuration({self._args!r})"
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[Configuration], tuple[dict[str, Any]]]:
         return (Configuration, (self._args,))
 
 
@@ -236,6 +236,11 @@ def is_integer(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
+def is_real(value: Any) -> bool:
+    """True for Python and numpy real numbers, not for bools."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
 def check_count(name: str, value: Any) -> int:
     """``value`` as a non-negative int, or an error naming ``name``."""
     if not is_integer(value):
@@ -281,7 +286,7 @@ def _check_integer(args: dict[str, Any], name: str, minimum: int) -> None:
 
 def _check_real(args: dict[str, Any], name: str, low: float, high: float) -> None:
     value = args[name]
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if not is_real(value):
         raise TypeError(f"env arg {name!r} must be a real number in [{low}, {high}], got {value!r}")
     if not (low <= value <= high) or not math.isfinite(value):
         raise ValueError(f"env arg {name!r} must be a finite number in [{low}, {high}], got {value!r}")

@@ -149,7 +149,7 @@ def _event_codes(column: pa.ChunkedArray) -> np.ndarray:
 
 
 def write_logs(
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     env_args: Mapping[str, Any] | None,
     num_users: int,
     *,
@@ -161,7 +161,7 @@ def write_logs(
     executor: concurrent.futures.Executor | None = None,
     row_group_rows: int = DEFAULT_ROW_GROUP_ROWS,
     compression: str = "zstd",
-) -> str | os.PathLike:
+) -> str | os.PathLike[str]:
     """Simulate logs as :func:`~recogym.parallel.simulate_parallel` does and
     stream them, chunk by chunk, to the Parquet file ``path``.
 
@@ -235,7 +235,7 @@ def write_logs(
     return path
 
 
-def _check_target(path: str | os.PathLike) -> str:
+def _check_target(path: str | os.PathLike[str]) -> str:
     try:
         target = os.path.abspath(os.fspath(path))
     except TypeError:
@@ -313,7 +313,7 @@ def simulation_kwargs(metadata: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def read_logs(path: str | os.PathLike) -> tuple[Logs, dict[str, Any]]:
+def read_logs(path: str | os.PathLike[str]) -> tuple[Logs, dict[str, Any]]:
     """The logs of the Parquet file ``path`` and its recogym metadata.
 
     The metadata is a dict with keys ``format``, ``recogym_version``,
@@ -343,16 +343,17 @@ def read_logs(path: str | os.PathLike) -> tuple[Logs, dict[str, Any]]:
     return logs_from_arrow(table), _metadata_of(table.schema, path)
 
 
-def read_log_metadata(path: str | os.PathLike) -> dict[str, Any]:
+def read_log_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The recogym metadata of the Parquet file ``path`` (see :func:`read_logs`),
     read from its footer without reading the logs."""
     return _metadata_of(pq.read_schema(path), path)
 
 
-def _metadata_of(schema: pa.Schema, path: str | os.PathLike) -> dict[str, Any]:
+def _metadata_of(schema: pa.Schema, path: str | os.PathLike[str]) -> dict[str, Any]:
     metadata = schema.metadata or {}
     if METADATA_KEY not in metadata:
         raise ValueError(f"{os.fspath(path)!r} has no {METADATA_KEY!r} metadata: it was not written by "
                          "recogym.parquet.write_logs; read its logs with "
                          "logs_from_arrow(pq.read_table(path))")
-    return json.loads(metadata[METADATA_KEY])
+    description: dict[str, Any] = json.loads(metadata[METADATA_KEY])
+    return description

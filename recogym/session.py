@@ -1,7 +1,8 @@
 """What an agent sees: organic sessions, and the actions of a logging policy."""
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, SupportsInt
 
 import numpy as np
 
@@ -27,7 +28,7 @@ class Context:
         return f"Context(time={self._time!r}, user={self._user!r})"
 
 
-class Session(list):
+class Session(list[tuple[str, int]]):
     """An organic session: a list of ``('pageview', product)`` events.
 
     The env returns a Session as the observation whenever the user viewed
@@ -43,7 +44,7 @@ class Session(list):
 
     __slots__ = ("times", "user")
 
-    def __init__(self, views=(), times=(), user: int = 0) -> None:
+    def __init__(self, views: Iterable[SupportsInt] = (), times: Iterable[float] = (), user: int = 0) -> None:
         super().__init__(("pageview", int(view)) for view in views)
         self.times = list(times)
         self.user = user
@@ -56,7 +57,7 @@ class Session(list):
         """The time of the last view and the user, as 0.1.3.0's observations had."""
         return Context(self.times[-1] if self.times else 0.0, self.user)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[Session], tuple[list[int], list[float], int]]:
         return (Session, (self.get_views(), self.times, self.user))
 
 
@@ -71,6 +72,11 @@ class Action(int):
     0.1.3.0's dict access (``action['a']``, ``action['ps']``, ``action['ps-a']``)
     still works.
     """
+
+    ps: float
+    ps_all: Any
+    t: float
+    u: int | None
 
     def __new__(cls, product: int, ps: float = 1.0, ps_all: Any = (), t: float | None = None,
                 u: int | None = None) -> "Action":
@@ -95,7 +101,7 @@ class Action(int):
     def __repr__(self) -> str:
         return int.__repr__(self)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[Action], tuple[int, float, Any, float | None, int | None]]:
         return (Action, (int(self), self.ps, self.ps_all, getattr(self, "t", None), getattr(self, "u", None)))
 
 

@@ -1,11 +1,10 @@
 """Agents' arguments: their defaults, and checks that name the argument."""
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping
 from typing import Any
 
-from ..params import is_integer
+from ..params import is_integer, is_real
 
 __all__ = ["with_defaults", "check_probability", "check_positive", "check_non_negative", "check_positive_integer", "check_flag"]
 
@@ -19,21 +18,21 @@ def with_defaults(defaults: Mapping[str, Any], config: Mapping[str, Any] | None)
 
 def check_probability(config: Mapping[str, Any], name: str) -> float:
     value = config[name]
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value <= 1.0:
+    if not is_real(value) or not 0.0 <= value <= 1.0:
         raise ValueError(f"agent arg {name!r} must be a probability in [0, 1], got {value!r}")
     return float(value)
 
 
 def check_positive(config: Mapping[str, Any], name: str) -> float:
     value = config[name]
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+    if not is_real(value) or not value > 0:
         raise ValueError(f"agent arg {name!r} must be a number > 0, got {value!r}")
     return float(value)
 
 
 def check_non_negative(config: Mapping[str, Any], name: str) -> float:
     value = config[name]
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+    if not is_real(value) or not value >= 0:
         raise ValueError(f"agent arg {name!r} must be a number >= 0, got {value!r}")
     return float(value)
 

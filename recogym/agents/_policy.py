@@ -23,7 +23,8 @@ def proportional(weights: np.ndarray) -> np.ndarray:
     weights = np.asarray(weights, dtype=np.float64)
     totals = weights.sum(axis=1, keepdims=True)
     uniform = np.full(weights.shape, 1.0 / weights.shape[1])
-    return np.divide(weights, totals, out=uniform, where=totals > 0)
+    np.divide(weights, totals, out=uniform, where=totals > 0)
+    return uniform
 
 
 def per_last_view(last_view: np.ndarray, num_products: int,

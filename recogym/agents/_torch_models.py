@@ -30,10 +30,11 @@ class ViewActionMF(nn.Module):
 
     def forward(self, last_view: torch.Tensor, actions: torch.Tensor | None = None) -> torch.Tensor:
         """Logits of ``actions``, one per row, or (without) of every product."""
-        views = self.view_embedding(last_view)
+        views: torch.Tensor = self.view_embedding(last_view)
         if actions is None:
             return views @ self.product_embedding.weight.T
-        return (views * self.product_embedding(actions)).sum(dim=1)
+        products: torch.Tensor = self.product_embedding(actions)
+        return (views * products).sum(dim=1)
 
 
 class NextViewMF(nn.Module):
@@ -46,7 +47,8 @@ class NextViewMF(nn.Module):
         self.output_layer = nn.Linear(embed_dim, num_products, dtype=DTYPE)
 
     def forward(self, views: torch.Tensor) -> torch.Tensor:
-        return self.output_layer(self.product_embedding(views))
+        logits: torch.Tensor = self.output_layer(self.product_embedding(views))
+        return logits
 
 
 class IpsPolicyNet(nn.Module):
@@ -65,7 +67,8 @@ class IpsPolicyNet(nn.Module):
         )
 
     def forward(self, view_counts: torch.Tensor) -> torch.Tensor:
-        return self.layers(view_counts)
+        probabilities: torch.Tensor = self.layers(view_counts)
+        return probabilities
 
 
 @contextlib.contextmanager
@@ -99,11 +102,12 @@ def minimise(model: nn.Module, loss: Callable[[], torch.Tensor], num_steps: int,
     for _ in range(num_steps):
         optimizer.zero_grad()
         penalty = sum(parameter.square().sum() for parameter in parameters)
-        (loss() + scale * penalty).backward()
+        (loss() + scale * penalty).backward()  # type: ignore[no-untyped-call]  # torch leaves backward unannotated
         optimizer.step()
 
 
 def scores(model: nn.Module, inputs: np.ndarray) -> np.ndarray:
     """``model(inputs)`` for a whole batch, as a float64 numpy array."""
     with one_thread(), torch.no_grad():
-        return model(torch.from_numpy(inputs)).numpy()
+        outputs: torch.Tensor = model(torch.from_numpy(inputs))
+        return outputs.numpy()

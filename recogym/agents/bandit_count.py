@@ -1,6 +1,9 @@
 """0.1.3.0's BanditCount: the click-through rate of each action after each view."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
 from ..logs import Logs
@@ -38,7 +41,7 @@ class BanditCount(BatchAgent):
         Counts by last view (row) and action (column).
     """
 
-    def __init__(self, config=bandit_count_args) -> None:
+    def __init__(self, config: Mapping[str, Any] | None = bandit_count_args) -> None:
         super().__init__(with_defaults(bandit_count_args, config))
         self.impressions = np.zeros((self.num_products, self.num_products))
         self.clicks = np.zeros((self.num_products, self.num_products))

@@ -5,8 +5,9 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
-from ..logs import Logs, logs_from_rows
+from ..logs import LogRow, Logs, logs_from_rows
 from ..params import Configuration, as_configuration, is_integer
 from ..session import Action, Session
 
@@ -31,7 +32,7 @@ class Agent:
 
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
         self.config: Configuration = as_configuration(config)
-        num_products = self.config.get("num_products")
+        num_products: Any = self.config.get("num_products")
         if not is_integer(num_products) or num_products < 1:
             raise ValueError(f"agent arg 'num_products' must be an integer >= 1, got {num_products!r}")
         self.num_products = int(num_products)
@@ -76,10 +77,11 @@ def _splitmix(z: np.ndarray) -> np.ndarray:
     z = z + _GOLDEN
     z = (z ^ (z >> np.uint64(30))) * _MIX1
     z = (z ^ (z >> np.uint64(27))) * _MIX2
-    return z ^ (z >> np.uint64(31))
+    mixed: np.ndarray = z ^ (z >> np.uint64(31))
+    return mixed
 
 
-def keyed_uniform(seed: int, user_ids, steps) -> np.ndarray:
+def keyed_uniform(seed: int, user_ids: npt.ArrayLike, steps: npt.ArrayLike) -> np.ndarray:
     """Uniform [0, 1) numbers that depend only on (seed, user, step).
 
     An agent that draws its randomness here makes the same choice for a user
@@ -114,7 +116,8 @@ def choose(probabilities: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
     cdf = np.cumsum(probabilities, axis=1)
     thresholds = uniforms * cdf[:, -1]
     chosen = (cdf <= thresholds[:, None]).sum(axis=1)
-    return np.minimum(chosen, probabilities.shape[1] - 1)
+    products: np.ndarray = np.minimum(chosen, probabilities.shape[1] - 1)
+    return products
 
 
 class BatchAgent(Agent):
@@ -136,7 +139,7 @@ class BatchAgent(Agent):
         super().__init__(config)
         self.random_seed = self.config.get("random_seed", 0)
         self.with_ps_all = bool(self.config.get("with_ps_all", False))
-        self._pending: list[tuple] = []
+        self._pending: list[LogRow] = []
         self._trained_user: int | None = None
         self.reset()
 
@@ -192,7 +195,10 @@ class BatchAgent(Agent):
                                  for time, view in zip(times, views))
             self._trained_user = observation.user
         if action is not None:
-            user = getattr(action, "u", self._trained_user)
+            if reward is None:
+                raise TypeError(f"train() got action {action!r} with reward None")
+            # Any: None when no user is known yet, which logs_from_rows then refuses.
+            user: Any = getattr(action, "u", self._trained_user)
             ps = getattr(action, "ps", 1.0)
             self._pending.append((getattr(action, "t", np.nan), user, 1, -1, int(action), int(reward), ps, np.nan))
 

@@ -1,6 +1,9 @@
 """0.1.3.0's EpsilonGreedy: any agent, with a share of exploration."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
 from ..logs import Logs
@@ -51,7 +54,7 @@ class EpsilonGreedy(BatchAgent):
         If ``num_products`` differs from the agent's.
     """
 
-    def __init__(self, config, agent: BatchAgent) -> None:
+    def __init__(self, config: Mapping[str, Any] | None, agent: BatchAgent) -> None:
         if not isinstance(agent, BatchAgent) or not hasattr(agent, "act_batch"):
             raise TypeError(f"agent must be a BatchAgent whose policy acts on a UserBatch, got {agent!r}")
         config = with_defaults(epsilon_greedy_args, {"num_products": agent.num_products, **(config or {})})
@@ -91,4 +94,5 @@ def _explore_other_than_drawn(followed: np.ndarray, weights: np.ndarray) -> np.n
     stuck = others <= 0
     r = np.divide(followed, others, out=np.zeros(followed.shape), where=~stuck)
     # With no other product to explore, exploration keeps the drawn one.
-    return weights * (r.sum(axis=1, keepdims=True) - r) + followed * stuck
+    explore: np.ndarray = weights * (r.sum(axis=1, keepdims=True) - r) + followed * stuck
+    return explore

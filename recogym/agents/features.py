@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 from scipy import sparse
 
 from ..logs import Logs
@@ -88,7 +89,8 @@ class _Timeline:
         # Logs from simulate() and from train() keep each user's events
         # together and in time order; a stable sort by user keeps that order.
         order = None if len(u) < 2 or np.all(u[1:] >= u[:-1]) else np.argsort(u, kind="stable")
-        take = (lambda column: column) if order is None else (lambda column: column[order])
+        take: Callable[[np.ndarray], np.ndarray] = (
+            (lambda column: column) if order is None else (lambda column: column[order]))
         self.t, self.u, self.z = take(logs.t), take(logs.u), take(logs.z)
         self.v, self.a, self.c, self.ps = take(logs.v), take(logs.a), take(logs.c), take(logs.ps)
         n = len(u)
@@ -225,8 +227,8 @@ def _weights(weight_history_function: WeightHistoryFunction, ages: np.ndarray) -
 
 
 def weighted_view_counts(
-    views: np.ndarray,
-    times: np.ndarray,
+    views: npt.ArrayLike,
+    times: npt.ArrayLike,
     num_products: int,
     weight_history_function: WeightHistoryFunction,
 ) -> np.ndarray:

@@ -1,6 +1,9 @@
 """0.1.3.0's LogregMulticlassIpsAgent: imitate the clicked recommendations."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
 from ..logs import Logs
@@ -52,7 +55,7 @@ class LogregMulticlassIpsAgent(ModelBasedAgent):
         When training, if scikit-learn is missing: ``pip install recogym[sklearn]``.
     """
 
-    def __init__(self, config=logreg_multiclass_ips_args) -> None:
+    def __init__(self, config: Mapping[str, Any] | None = logreg_multiclass_ips_args) -> None:
         super().__init__(with_defaults(logreg_multiclass_ips_args, config))
         self.select_randomly = check_flag(self.config, "select_randomly")
         self.max_iter = check_positive_integer(self.config, "max_iter")
@@ -93,4 +96,5 @@ class LogregMulticlassIpsAgent(ModelBasedAgent):
             return greedy(scores)
         scores -= scores.max(axis=1, keepdims=True)
         probabilities = np.exp(scores)
-        return probabilities / probabilities.sum(axis=1, keepdims=True)
+        policy: np.ndarray = probabilities / probabilities.sum(axis=1, keepdims=True)
+        return policy

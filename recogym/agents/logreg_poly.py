@@ -1,6 +1,9 @@
 """0.1.3.0's LogregPolyAgent: a click model on views crossed with actions."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 from scipy import sparse
 
@@ -85,7 +88,7 @@ class LogregPolyAgent(ModelBasedAgent):
         When training, if scikit-learn is missing: ``pip install recogym[sklearn]``.
     """
 
-    def __init__(self, config=logreg_poly_args) -> None:
+    def __init__(self, config: Mapping[str, Any] | None = logreg_poly_args) -> None:
         super().__init__(with_defaults(logreg_poly_args, config))
         self.with_ips = check_flag(self.config, "with_ips")
         self.ips_with_clipping = check_flag(self.config, "ips_with_clipping")

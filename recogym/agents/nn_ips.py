@@ -1,6 +1,9 @@
 """0.1.3.0's NnIpsAgent: a neural policy that maximises the IPS estimate of clicks."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ..logs import Logs
@@ -10,6 +13,9 @@ from ._policy import greedy
 from .base import UserBatch
 from .features import impression_features
 from .model_based import ModelBasedAgent
+
+if TYPE_CHECKING:  # torch is imported only when the agent trains or acts
+    from ._torch_models import IpsPolicyNet
 
 __all__ = ["NnIpsAgent", "nn_ips_args"]
 
@@ -60,7 +66,7 @@ class NnIpsAgent(ModelBasedAgent):
         When training, if PyTorch is missing: ``pip install recogym[torch]``.
     """
 
-    def __init__(self, config=nn_ips_args) -> None:
+    def __init__(self, config: Mapping[str, Any] | None = nn_ips_args) -> None:
         super().__init__(with_defaults(nn_ips_args, config))
         self.select_randomly = check_flag(self.config, "select_randomly")
         self.M = check_positive(self.config, "M")
@@ -68,10 +74,12 @@ class NnIpsAgent(ModelBasedAgent):
         self.num_epochs = check_positive_integer(self.config, "num_epochs")
         self.num_hidden = check_positive_integer(self.config, "num_hidden")
         self.lambda_val = check_non_negative(self.config, "lambda_val")
-        self.model = None
+        self.model: IpsPolicyNet | None = None
 
     def fit(self, logs: Logs) -> None:
-        torch = require("torch", type(self).__name__)
+        require("torch", type(self).__name__)
+        import torch
+
         from . import _torch_models
 
         clicked = impression_features(logs, self.num_products, clicked_only=True, dense=True)
@@ -85,18 +93,18 @@ class NnIpsAgent(ModelBasedAgent):
         propensities = torch.from_numpy(clicked.propensities)
 
         def loss() -> "torch.Tensor":
-            u = torch.clamp(self.model(views)[rows, actions] / propensities, max=self.M)
+            u = torch.clamp(model(views)[rows, actions] / propensities, max=self.M)
             mean = u.sum() / n
             variance = (u.square().sum() - n * mean.square()) / max(n - 1, 1)
             # Clamped above 0: sqrt has no finite gradient at 0.
             return -mean + self.lambda_val * torch.sqrt(variance.clamp(min=1e-12) / n)
 
         with _torch_models.seeded(self.random_seed):
-            self.model = _torch_models.IpsPolicyNet(self.num_products, self.num_hidden)
-            optimizer = torch.optim.Adam(self.model.parameters(), lr=self.learning_rate)
+            self.model = model = _torch_models.IpsPolicyNet(self.num_products, self.num_hidden)
+            optimizer = torch.optim.Adam(model.parameters(), lr=self.learning_rate)
             for _ in range(self.num_epochs):
                 optimizer.zero_grad()
-                loss().backward()
+                loss().backward()  # type: ignore[no-untyped-call]  # torch leaves backward unannotated
                 optimizer.step()
 
     def policy(self, batch: UserBatch) -> np.ndarray:

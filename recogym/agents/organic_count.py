@@ -1,6 +1,9 @@
 """0.1.3.0's OrganicCount: what is viewed together is recommended together."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 from scipy import sparse
 
@@ -36,7 +39,7 @@ class OrganicCount(BatchAgent):
         :data:`organic_count_args`, which missing keys default to.
     """
 
-    def __init__(self, config=organic_count_args) -> None:
+    def __init__(self, config: Mapping[str, Any] | None = organic_count_args) -> None:
         super().__init__(with_defaults(organic_count_args, config))
         self.co_counts = np.zeros((self.num_products, self.num_products))
 

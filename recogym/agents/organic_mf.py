@@ -1,6 +1,9 @@
 """0.1.3.0's OrganicMFSquare: a low-rank model of the next organic view."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ..logs import Logs
@@ -10,6 +13,9 @@ from ._policy import greedy, per_last_view
 from .base import UserBatch
 from .features import organic_sessions
 from .model_based import ModelBasedAgent
+
+if TYPE_CHECKING:  # torch is imported only when the agent trains or acts
+    from ._torch_models import NextViewMF
 
 __all__ = ["OrganicMFSquare", "organic_mf_square_args"]
 
@@ -54,16 +60,18 @@ class OrganicMFSquare(ModelBasedAgent):
         When training, if PyTorch is missing: ``pip install recogym[torch]``.
     """
 
-    def __init__(self, config=organic_mf_square_args) -> None:
+    def __init__(self, config: Mapping[str, Any] | None = organic_mf_square_args) -> None:
         super().__init__(with_defaults(organic_mf_square_args, config))
         self.embed_dim = check_positive_integer(self.config, "embed_dim")
         self.learning_rate = check_positive(self.config, "learning_rate")
         self.num_steps = check_positive_integer(self.config, "num_steps")
         self.l2_regularisation = check_non_negative(self.config, "l2_regularisation")
-        self.model = None
+        self.model: NextViewMF | None = None
 
     def fit(self, logs: Logs) -> None:
-        torch = require("torch", type(self).__name__)
+        require("torch", type(self).__name__)
+        import torch
+
         from . import _torch_models
 
         views, sessions = organic_sessions(logs)
@@ -75,12 +83,12 @@ class OrganicMFSquare(ModelBasedAgent):
         every_product = torch.arange(P)
 
         def loss() -> "torch.Tensor":
-            log_next = torch.log_softmax(self.model(every_product), dim=1)
+            log_next = torch.log_softmax(model(every_product), dim=1)
             return -(transitions * log_next).sum() / max(total, 1)
 
         with _torch_models.seeded(self.random_seed):
-            self.model = _torch_models.NextViewMF(P, self.embed_dim)
-            _torch_models.minimise(self.model, loss, self.num_steps, self.learning_rate, self.l2_regularisation,
+            self.model = model = _torch_models.NextViewMF(P, self.embed_dim)
+            _torch_models.minimise(model, loss, self.num_steps, self.learning_rate, self.l2_regularisation,
                                    total)
 
     def policy(self, batch: UserBatch) -> np.ndarray:
@@ -89,4 +97,5 @@ class OrganicMFSquare(ModelBasedAgent):
             return np.full((len(batch.user_ids), self.num_products), 1.0 / self.num_products)
         from ._torch_models import scores
 
-        return per_last_view(batch.last_view, self.num_products, lambda views: greedy(scores(self.model, views)))
+        model = self.model
+        return per_last_view(batch.last_view, self.num_products, lambda views: greedy(scores(model, views)))

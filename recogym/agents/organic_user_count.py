@@ -1,6 +1,9 @@
 """0.1.3.0's OrganicUserEventCounterAgent: recommend what this user views."""
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 import numpy as np
 
 from ..session import Session
@@ -36,11 +39,16 @@ class _ActBatchUnlessWeighted:
     ``act``; without ``act_batch``, ``test_agent`` takes that per-user path.
     """
 
-    def __get__(self, agent, owner=None):
+    def __get__(
+        self,
+        agent: OrganicUserEventCounterAgent | None,
+        owner: type[OrganicUserEventCounterAgent] | None = None,
+    ) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
         if agent is not None and agent.weight_history_function is not None:
             raise AttributeError("act_batch is unavailable with a weight_history_function: a UserBatch has "
                                  "no view times, so this agent acts per user with act()")
-        return BatchAgent.act_batch.__get__(agent, owner)
+        act_batch: Callable[..., tuple[np.ndarray, np.ndarray]] = BatchAgent.act_batch.__get__(agent, owner)
+        return act_batch
 
 
 class OrganicUserEventCounterAgent(BatchAgent):
@@ -73,7 +81,7 @@ class OrganicUserEventCounterAgent(BatchAgent):
 
     act_batch = _ActBatchUnlessWeighted()
 
-    def __init__(self, config=organic_user_count_args) -> None:
+    def __init__(self, config: Mapping[str, Any] | None = organic_user_count_args) -> None:
         config = with_defaults(organic_user_count_args, config)
         weight_history_function = config["weight_history_function"]
         if weight_history_function is not None and not callable(weight_history_function):

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..logs import Logs
 from ..session import Session
 from .base import Agent, UserBatch
 
@@ -63,9 +64,9 @@ class PolicyAgent(Agent):
         actions, _ = self.model.predict(batch.view_counts.astype(np.float32), deterministic=self.deterministic)
         return np.asarray(actions, dtype=np.int64).reshape(len(batch.user_ids))
 
-    def train_logs(self, logs) -> None:
+    def train_logs(self, logs: Logs) -> None:
         """Learns nothing from logs (the model was trained beforehand)."""
 
-    def __deepcopy__(self, memo: dict) -> "PolicyAgent":
+    def __deepcopy__(self, memo: dict[int, Any]) -> "PolicyAgent":
         # test_agent copies its agent; the model is only read, so share it.
         return PolicyAgent(self.model, self.num_products, self.deterministic)

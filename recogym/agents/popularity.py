@@ -1,6 +1,9 @@
 """The notebook's popularity agent."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
 from ..logs import Logs
@@ -22,7 +25,7 @@ class PopularityAgent(BatchAgent):
     has seen one it recommends uniformly.
     """
 
-    def __init__(self, config=popularity_args) -> None:
+    def __init__(self, config: Mapping[str, Any] | None = popularity_args) -> None:
         super().__init__(config)
         self.organic_views = np.zeros(self.num_products)
 
@@ -36,7 +39,8 @@ class PopularityAgent(BatchAgent):
         total = self.organic_views.sum()
         if total == 0:
             return np.full(self.num_products, 1.0 / self.num_products)
-        return self.organic_views / total
+        probabilities: np.ndarray = self.organic_views / total
+        return probabilities
 
     def policy(self, batch: UserBatch) -> np.ndarray:
         return np.broadcast_to(self.probabilities(), (len(batch.user_ids), self.num_products))

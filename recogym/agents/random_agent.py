@@ -1,6 +1,9 @@
 """The uniform random agent: the baseline every agent must beat."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
 from .base import BatchAgent, UserBatch
@@ -17,7 +20,7 @@ random_args = {
 class RandomAgent(BatchAgent):
     """Recommends a product uniformly at random, with propensity 1/P."""
 
-    def __init__(self, config=random_args) -> None:
+    def __init__(self, config: Mapping[str, Any] | None = random_args) -> None:
         super().__init__(config)
 
     def policy(self, batch: UserBatch) -> np.ndarray:
