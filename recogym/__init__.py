@@ -10,9 +10,11 @@ product recommendation.
 from . import agents
 from .env import RecoEnv, RecoEnv0, RecoEnv1, make
 from .batch import BatchEnv, evaluate_batch
+from .compare import Comparison, compare, verify_agents
 from .evaluation import AgentResult, ctr_interval, test_agent
 from .gym_env import CumulativeViewCounts, register_envs
 from .logs import Logs
+from .ope import evaluate_policy, verify_agents_IPS
 from .parallel import simulate_parallel
 from .parquet import logs_from_arrow, logs_to_arrow, read_log_metadata, read_logs, simulation_kwargs, write_logs
 from .params import (
@@ -32,6 +34,7 @@ __all__ = [
     "Action",
     "AgentResult",
     "BatchEnv",
+    "Comparison",
     "Configuration",
     "Context",
     "CumulativeViewCounts",
@@ -44,11 +47,13 @@ __all__ = [
     "Session",
     "UserPopularity",
     "agents",
+    "compare",
     "ctr_interval",
     "env_0_args",
     "env_1_args",
     "env_args",
     "evaluate_batch",
+    "evaluate_policy",
     "logs_from_arrow",
     "logs_to_arrow",
     "make",
@@ -57,6 +62,8 @@ __all__ = [
     "simulate_parallel",
     "simulation_kwargs",
     "test_agent",
+    "verify_agents",
+    "verify_agents_IPS",
     "write_logs",
 ]
 

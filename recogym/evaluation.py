@@ -101,6 +101,8 @@ def train_offline(env: RecoEnv, agent: Any, num_offline_users: int, num_organic_
         first = env.take_users(total)
         agent.train_logs(env.simulate(num_offline_users, num_organic_offline_users, first_user=first))
         return
+    # An agent without train still meets the same users, so the online users that follow do not change.
+    train = getattr(agent, "train", lambda *step: None)
     for user in tqdm(range(num_organic_offline_users + num_offline_users), desc="Training", disable=None,
                      leave=False):
         env.reset()
@@ -108,10 +110,10 @@ def train_offline(env: RecoEnv, agent: Any, num_offline_users: int, num_organic_
         if user >= num_organic_offline_users:
             while not done:
                 action, next_observation, reward, done, _ = env.step_offline()
-                agent.train(observation, action, reward, False)
+                train(observation, action, reward, False)
                 observation = next_observation
             env._skip_phantom_action()
-        agent.train(observation, None, None, True)
+        train(observation, None, None, True)
 
 
 def evaluate_online(env: RecoEnv, agent: Any, num_users: int) -> tuple[int, int]:

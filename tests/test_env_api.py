@@ -234,3 +234,12 @@ def test_import_recogym_loads_no_optional_package():
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_agents_need_only_act(make_env):
+    class OnlyActs:
+        def act(self, observation, reward, done):
+            return 0
+
+    result = recogym.test_agent(make_env(random_seed=2), OnlyActs(), 20, 20)
+    assert result.impressions > 100
