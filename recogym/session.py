@@ -19,9 +19,11 @@ class Context:
         self._user = user
 
     def time(self) -> float:
+        """The time of the observation within the user's timeline."""
         return self._time
 
     def user(self) -> int:
+        """The user's id."""
         return self._user
 
     def __repr__(self) -> str:

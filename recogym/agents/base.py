@@ -162,6 +162,7 @@ class BatchAgent(Agent):
         return actions, probabilities[np.arange(len(actions)), actions]
 
     def act(self, observation: Session | None, reward: int | None, done: bool) -> Action:
+        """Draw this user's next product from the policy, with its propensity."""
         self._observe(observation)
         self._fit_pending()
         batch = UserBatch(self._user_views[None, :], np.array([self._last_view]),
@@ -173,6 +174,7 @@ class BatchAgent(Agent):
         return Action(action, probabilities[0, action], probabilities[0] if self.with_ps_all else ())
 
     def reset(self) -> None:
+        """Forget the current user's views and steps."""
         self._user_views = np.zeros(self.num_products)
         self._last_view = -1
         self._user_id = 0
@@ -188,6 +190,7 @@ class BatchAgent(Agent):
     # -- learning step by step ---------------------------------------------
 
     def train(self, observation: Session | None, action: Action | None, reward: int | None, done: bool) -> None:
+        """Buffer one notebook-style step; ``train_logs`` learns from it before the next act."""
         if observation:
             views = observation.get_views()
             times = observation.times if len(observation.times) == len(views) else [np.nan] * len(views)
