@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from . import _core
 from .obp import to_obp
+from .model import expected_events_per_user
 from .policies import LoggingPolicy, kernel_policy
 
 if TYPE_CHECKING:  # pyarrow is imported only when logs are converted
@@ -23,7 +24,10 @@ LOG_COLUMNS = ("t", "u", "z", "v", "a", "c", "ps")
 #: One event as ``logs_from_rows`` takes it: ``(t, u, z, v, a, c, ps, click_probability)``.
 LogRow = tuple[float, int, int, int, int, int, float, float]
 
-_CHUNK_ROWS = 1 << 16
+# Rows one kernel call writes at most, so the progress bar moves.
+_CHUNK_ROWS = 1 << 20
+# The first allocation's cap, in rows; the columns grow beyond it if needed.
+_MAX_INITIAL_ROWS = 1 << 26
 _Z_CATEGORIES = pd.CategoricalDtype(["organic", "bandit"])
 
 
@@ -126,32 +130,53 @@ def simulate_logs(
     num_organic_users: int = 0,
     policy: LoggingPolicy = None,
     slot: int = 0,
-    progress: tqdm | None = None,
+    progress: Any = None,
 ) -> Logs:
     """Logs of ``num_organic_users`` users who contribute one organic session
     each, then ``num_users`` whole timelines, with consecutive ids from
     ``first_user``, under a logging policy.
 
     ``policy`` is ``None`` (uniform), a probability vector over products, or
-    :class:`~recogym.policies.UserPopularity`. ``progress``, if given, is a tqdm bar advanced per user.
+    :class:`~recogym.policies.UserPopularity`. ``progress``, if given, is a
+    tqdm bar advanced per user.
+
+    The kernel writes straight into one set of columns sized from the
+    expected number of events (pages past the end are never touched, so a
+    generous size costs nothing), which grow in the rare case they fill up.
     """
     kind, cdf, probabilities, epsilon = kernel_policy(policy, engine.params["num_products"])
     end_user = first_user + num_organic_users + num_users
     organic_end = first_user + num_organic_users
-    chunks = []
+    columns = _empty_chunk(_expected_rows(engine, num_users, num_organic_users))
+    filled = 0
     next_user = first_user
     while True:
-        chunk = _empty_chunk(_CHUNK_ROWS)
+        if filled == len(columns["t"]):
+            columns = _grown(columns, filled)
+        stop = min(len(columns["t"]), filled + _CHUNK_ROWS)
         before = next_user
         rows, next_user = engine.simulate_logs(
-            slot, next_user, end_user, organic_end, kind, cdf, probabilities, epsilon, *chunk.values()
+            slot, next_user, end_user, organic_end, kind, cdf, probabilities, epsilon,
+            *(column[filled:stop] for column in columns.values())
         )
-        chunks.append({name: column[:rows] for name, column in chunk.items()})
+        filled += rows
         if progress is not None:
             progress.update(next_user - before)
-        if rows < _CHUNK_ROWS:
-            break
-    return Logs(**{name: np.concatenate([c[name] for c in chunks]) for name in chunks[0]})
+        if filled < stop:
+            return Logs(**{name: column[:filled] for name, column in columns.items()})
+
+
+def _expected_rows(engine: _core.Engine, num_users: int, num_organic_users: int) -> int:
+    whole, session = expected_events_per_user(engine.params["transition_cdf"])
+    expected = num_users * min(whole, 1e6) + num_organic_users * min(session, 1e6)
+    return int(min(1.25 * expected, _MAX_INITIAL_ROWS)) + 1024
+
+
+def _grown(columns: dict[str, np.ndarray], filled: int) -> dict[str, np.ndarray]:
+    bigger = _empty_chunk(len(columns["t"]) * 3 // 2 + 1024)
+    for name, column in columns.items():
+        bigger[name][:filled] = column[:filled]
+    return bigger
 
 
 def simulate_logs_lockstep(

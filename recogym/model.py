@@ -22,7 +22,8 @@ from scipy.special import expit
 from . import _core
 from .params import Configuration
 
-__all__ = ["StaticParameters", "build_static", "build_engine", "legacy_mt19937", "STATIC_STREAM"]
+__all__ = ["StaticParameters", "build_static", "build_engine", "expected_events_per_user", "legacy_mt19937",
+           "STATIC_STREAM"]
 
 #: Philox key word that the default mode's fixed parameters are drawn with;
 #: user ids are below 2**63, so it never names a user.
@@ -52,6 +53,26 @@ def transition_cdf(config: Configuration) -> np.ndarray:
     rows[0, 0] = 1 - sum(rows[0, :])
     rows[1, 1] = 1 - sum(rows[1, :])
     return np.array([_choice_cdf(row) for row in rows])
+
+
+def expected_events_per_user(cdf: np.ndarray) -> tuple[float, float]:
+    """Expected events of a whole user and of a first organic session, from
+    the chain's cumulative rows (``transition_cdf``); ``inf`` where users
+    never leave.
+
+    A user logs one event per step until they leave, so the first is the
+    expected number of steps of the organic/bandit/leave chain started in the
+    organic state: the first row of its fundamental matrix ``(I - Q)^-1``.
+    Clicks, which send a user back to organic, are left out.
+    """
+    probabilities = np.diff(cdf, axis=1, prepend=0.0)
+    staying = probabilities[:2, :2]
+    try:
+        whole = float(np.linalg.solve(np.eye(2) - staying, np.ones(2))[0])
+    except np.linalg.LinAlgError:
+        whole = np.inf
+    session = 1.0 / (1.0 - staying[0, 0]) if staying[0, 0] < 1.0 else np.inf
+    return (whole if whole > 0 else np.inf), session
 
 
 def _choice_cdf(p: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ import numpy as np
 
 from .env import ENV_IDS, MAX_USER_ID, RecoEnv, make
 from .logs import Logs
-from .model import transition_cdf
+from .model import expected_events_per_user, transition_cdf
 from .params import OPTIONAL_ARGS, Configuration, check_count, check_positive, defaults_for, resolve_env_args
 from .policies import LoggingPolicy, kernel_policy
 
@@ -38,16 +38,10 @@ _IN_FLIGHT_PER_WORKER = 2
 def default_chunk_users(config: Configuration) -> int:
     """Users per chunk for about :data:`TARGET_CHUNK_ROWS` rows.
 
-    A user logs one event per step until they leave, so their expected number
-    of events is the expected number of steps of the organic/bandit/leave
-    chain started in the organic state (the first row of its fundamental
-    matrix ``(I - Q)^-1``).
+    See :func:`recogym.model.expected_events_per_user`.
     """
-    probabilities = np.diff(transition_cdf(config), axis=1, prepend=0.0)
-    staying = probabilities[:2, :2]
-    try:
-        events_per_user: np.float64 = np.linalg.solve(np.eye(2) - staying, np.ones(2))[0]
-    except np.linalg.LinAlgError:  # users who never leave
+    events_per_user, _ = expected_events_per_user(transition_cdf(config))
+    if not np.isfinite(events_per_user):  # users who never leave
         return 1
     return max(1, round(TARGET_CHUNK_ROWS / events_per_user))
 
