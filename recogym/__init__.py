@@ -27,6 +27,8 @@ from .params import (
 )
 from .policies import UserPopularity
 from .session import Action, Context, Session
+from .sweep import sweep
+from . import plots  # imports matplotlib only when a figure is drawn
 
 __version__ = "0.2.0"
 
@@ -57,10 +59,12 @@ __all__ = [
     "logs_from_arrow",
     "logs_to_arrow",
     "make",
+    "plots",
     "read_log_metadata",
     "read_logs",
     "simulate_parallel",
     "simulation_kwargs",
+    "sweep",
     "test_agent",
     "verify_agents",
     "verify_agents_IPS",

@@ -1,0 +1,131 @@
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import recogym
+from recogym.agents import PopularityAgent, RandomAgent
+from recogym.evaluation import ctr_interval
+from recogym.plots import action_counts, plot_ab, plot_action_heatmap, plot_ctr_vs_training
+from recogym.sweep import sweep
+
+matplotlib = pytest.importorskip("matplotlib", reason="plots need matplotlib (recogym[plot])")
+from matplotlib.container import BarContainer  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+FIVE = {"num_products": 5}
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def assert_png(path):
+    assert path.read_bytes()[:8] == PNG_SIGNATURE
+
+
+@pytest.fixture(scope="module")
+def results():
+    results = sweep({"num_products": [5]}, {"random": RandomAgent(FIVE), "popularity": PopularityAgent(FIVE)},
+                    [10, 40, 160], 30, [1, 2])
+    assert results["error"].isna().all()
+    return results
+
+
+def test_ctr_vs_training_pools_seeds_per_agent_and_size(results, tmp_path):
+    figure = plot_ctr_vs_training(results, path=tmp_path / "ctr.png")
+    assert isinstance(figure, Figure)
+    assert_png(tmp_path / "ctr.png")
+    (axes,) = figure.axes
+    assert axes.get_xscale() == "log"
+    assert [line.get_label() for line in axes.lines] == ["random", "popularity"]
+    assert len(axes.collections) == 2  # one band per agent
+    popularity = results[(results["agent"] == "popularity") & (results["n_offline"] == 40)]
+    pooled = ctr_interval(int(popularity["clicks"].sum()), int(popularity["impressions"].sum()))
+    x, y = axes.lines[1].get_data()
+    assert list(x) == [10, 40, 160]
+    assert y[1] == pytest.approx(pooled[0])
+
+
+def test_ctr_vs_training_leaves_failed_cells_out(results):
+    failed = results.copy()
+    failed.loc[(failed["agent"] == "random") & (failed["n_offline"] == 160), ["clicks", "impressions"]] = pd.NA
+    axes = plot_ctr_vs_training(failed).axes[0]
+    assert list(axes.lines[0].get_data()[0]) == [10, 40]
+
+
+def test_ctr_vs_training_refuses_to_pool_env_configs(results):
+    mixed = pd.concat([results, results.assign(num_products=6)])
+    with pytest.raises(ValueError, match="several env configs.*num_products"):
+        plot_ctr_vs_training(mixed)
+    with pytest.raises(ValueError, match="results lacks the columns \\['clicks'\\]"):
+        plot_ctr_vs_training(results.drop(columns="clicks"))
+
+
+def test_ab_bars_have_the_intervals_as_error_bars(tmp_path):
+    agents = {"random": RandomAgent(FIVE), "popularity": PopularityAgent(FIVE)}
+    comparison = recogym.compare(FIVE, agents, 200, seed=3, num_offline_users=20, num_bootstrap=10)
+    for source in (comparison, comparison.table):
+        figure = plot_ab(source, path=tmp_path / "ab.png")
+        assert_png(tmp_path / "ab.png")
+        (axes,) = figure.axes
+        bars = axes.patches
+        assert len(bars) == 2
+        assert [bar.get_height() for bar in bars] == pytest.approx(comparison.table["median"].tolist())
+        (bar_container,) = [c for c in axes.containers if isinstance(c, BarContainer)]
+        (_, _, (error_lines,)) = bar_container.errorbar.lines
+        tops = [segment[1][1] for segment in error_lines.get_segments()]
+        assert tops == pytest.approx(comparison.table["q0.975"].tolist())
+        assert [label.get_text() for label in axes.get_xticklabels()] == ["random", "popularity"]
+    with pytest.raises(TypeError, match="comparison_or_table"):
+        plot_ab([1, 2])
+
+
+def per_user_counts(logs, num_products):
+    """The oracle: walk each user's events in order, remembering the last view."""
+    counts = np.zeros((num_products, num_products), dtype=np.int64)
+    last_view = {}
+    for user, kind, viewed, action in zip(logs.u, logs.z, logs.v, logs.a):
+        if kind == 0:
+            last_view[user] = viewed
+        elif user in last_view:
+            counts[last_view[user], action] += 1
+    return counts
+
+
+def test_action_heatmap_counts_each_impression_under_its_last_view(tmp_path):
+    env = recogym.make("reco-gym-v1")
+    env.init_gym({"num_products": 4, "random_seed": 5})
+    logs = env.simulate(60)
+    expected = per_user_counts(logs, 4)
+    assert expected.sum() > 100
+    np.testing.assert_array_equal(action_counts(logs, 4), expected)
+    figure = plot_action_heatmap(logs, 4, path=tmp_path / "heat.png")
+    assert_png(tmp_path / "heat.png")
+    image = figure.axes[0].images[0].get_array()
+    assert image.shape == (4, 4)
+    np.testing.assert_array_equal(image, expected)
+    shares = plot_action_heatmap(logs, 4, normalize=True).axes[0].images[0].get_array()
+    np.testing.assert_allclose(shares.sum(axis=1), 1.0)
+
+
+def test_action_heatmap_from_arrays_skips_impressions_before_any_view():
+    counts = action_counts(([-1, 0, 0, 2], [1, 1, 1, 0]), 3)
+    np.testing.assert_array_equal(counts, [[0, 2, 0], [0, 0, 0], [1, 0, 0]])
+    with pytest.raises(ValueError, match="actions holds product 3"):
+        action_counts(([0], [3]), 3)
+    with pytest.raises(ValueError, match="one length"):
+        action_counts(([0, 1], [1]), 3)
+    with pytest.raises(TypeError, match="num_products"):
+        action_counts(([0], [1]), 0)
+
+
+def test_missing_matplotlib_says_how_to_install(monkeypatch, results):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(ImportError, match=r"pip install recogym\[plot\]"):
+        plot_ctr_vs_training(results)
+
+
+def test_importing_recogym_does_not_import_matplotlib():
+    code = "import sys, recogym, recogym.plots, recogym.sweep; sys.exit('matplotlib' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
