@@ -12,6 +12,7 @@ from .env import RecoEnv, RecoEnv0, RecoEnv1, make
 from .batch import BatchEnv, evaluate_batch
 from .compare import Comparison, compare, verify_agents
 from .evaluation import AgentResult, ctr_interval, test_agent
+from .evolution import TrainingApproach, evaluate_agent, gather_exploration_stats, plot_evolution
 from .gym_env import CumulativeViewCounts, register_envs
 from .logs import Logs
 from .ope import evaluate_policy, verify_agents_IPS
@@ -47,6 +48,7 @@ __all__ = [
     "RecoEnv0",
     "RecoEnv1",
     "Session",
+    "TrainingApproach",
     "UserPopularity",
     "agents",
     "compare",
@@ -54,11 +56,14 @@ __all__ = [
     "env_0_args",
     "env_1_args",
     "env_args",
+    "evaluate_agent",
     "evaluate_batch",
     "evaluate_policy",
+    "gather_exploration_stats",
     "logs_from_arrow",
     "logs_to_arrow",
     "make",
+    "plot_evolution",
     "plots",
     "read_log_metadata",
     "read_logs",

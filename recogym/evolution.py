@@ -1,0 +1,354 @@
+"""The explore/exploit evolution loop: an agent that keeps learning from the
+data its own epsilon-greedy policy collects (0.1.3.0's ``evaluate_agent``
+and ``gather_exploration_stats``).
+
+Each step, the current agent, wrapped in
+:class:`~recogym.agents.EpsilonGreedy`, recommends to the next users; the
+step's events are logged with the propensity of every impression and whether
+it was explored; then a fresh copy of the untrained agent is trained on the
+data a :class:`TrainingApproach` selects, and acts in the next step.
+"""
+from __future__ import annotations
+
+import copy
+import enum
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .agents.base import BatchAgent, UserBatch, choose, keyed_uniform_one
+from .agents.epsilon_greedy import EpsilonGreedy
+from .env import RecoEnv
+from .evaluation import ctr_interval
+from .logs import LogRow, Logs, logs_from_rows
+from .params import check_count, check_positive
+
+if TYPE_CHECKING:  # matplotlib is imported only when plotting
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "TrainingApproach",
+    "StepLogs",
+    "EVOLUTION_EPSILONS",
+    "evaluate_agent",
+    "gather_exploration_stats",
+    "select_training_logs",
+    "plot_evolution",
+]
+
+#: 0.1.3.0's ``EvolutionEpsilons``.
+EVOLUTION_EPSILONS = (0.00, 0.01, 0.02, 0.03, 0.05, 0.08)
+
+# Offsets of the keyed streams of the exploration coin and of the explored
+# product from the agent's own seed, so neither repeats the agent's draw.
+_COIN_STREAM = 0x5EED_C0
+_EXPLORE_STREAM = 0x5EED_E0
+
+
+class TrainingApproach(enum.Enum):
+    """Which logged data the agent is retrained on after each step."""
+
+    #: Everything so far: the initial logs and every step.
+    ALL_DATA = "all_data"
+    #: The last ``sliding_window_samples`` impressions of everything so far.
+    SLIDING_WINDOW_ALL_DATA = "sliding_window_all_data"
+    #: The explored impressions so far (the initial logging policy's all count).
+    ALL_EXPLORATION_DATA = "all_exploration_data"
+    #: The last step's events only.
+    LAST_STEP = "last_step"
+
+
+@dataclass(frozen=True)
+class StepLogs:
+    """The events of one step, and which of its impressions were explored.
+
+    Attributes
+    ----------
+    logs : Logs
+        The step's events, users in turn, with propensities.
+    explored : (len(logs),) bool array
+        True on impressions drawn by exploration; False on views and on
+        impressions that followed the agent.
+    """
+
+    logs: Logs
+    explored: np.ndarray
+
+
+def select_training_logs(history: Sequence[StepLogs], approach: TrainingApproach,
+                         sliding_window_samples: int = 10_000) -> Logs:
+    """The logs ``approach`` trains on, from the initial logs and the steps so far.
+
+    ``ALL_DATA`` and ``LAST_STEP`` keep whole steps. The other two choose
+    impressions and keep the organic views of every user with a chosen
+    impression: the views are the impressions' context (the view counts an
+    agent sees), not outcomes of the policy.
+
+    Parameters
+    ----------
+    history : sequence of StepLogs
+        The initial training logs, then each step's, oldest first.
+    approach : TrainingApproach
+    sliding_window_samples : int
+        The number of most recent impressions ``SLIDING_WINDOW_ALL_DATA`` keeps.
+
+    Raises
+    ------
+    ValueError
+        If ``history`` is empty or ``approach`` is not a TrainingApproach.
+    """
+    if not history:
+        raise ValueError("history must hold at least the initial training logs")
+    if not isinstance(approach, TrainingApproach):
+        raise ValueError(f"approach must be a TrainingApproach, got {approach!r}")
+    check_positive("sliding_window_samples", sliding_window_samples)
+    if approach is TrainingApproach.LAST_STEP:
+        return history[-1].logs
+    logs = _concatenate([part.logs for part in history])
+    if approach is TrainingApproach.ALL_DATA:
+        return logs
+    impression = logs.z == 1
+    if approach is TrainingApproach.ALL_EXPLORATION_DATA:
+        chosen = np.concatenate([part.explored for part in history])
+    else:
+        rank_from_end = np.cumsum(impression[::-1])[::-1]
+        chosen = impression & (rank_from_end <= sliding_window_samples)
+    kept_users = np.unique(logs.u[chosen])
+    return _subset(logs, chosen | (~impression & np.isin(logs.u, kept_users)))
+
+
+def evaluate_agent(
+    env: RecoEnv,
+    agent: BatchAgent,
+    num_initial_train_users: int = 100,
+    num_step_users: int = 100,
+    num_steps: int = 5,
+    training_approach: TrainingApproach = TrainingApproach.ALL_DATA,
+    sliding_window_samples: int = 10_000,
+    epsilon: float = 0.01,
+    epsilon_args: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Evolve ``agent`` under an epsilon-greedy policy for ``num_steps`` steps.
+
+    The agent first trains on the env's logging policy (uniform) for
+    ``num_initial_train_users`` users; every step then takes the env's next
+    ``num_step_users`` users, so the env passed in moves on.
+
+    Parameters
+    ----------
+    env : RecoEnv
+        An initialised env.
+    agent : BatchAgent
+        The untrained agent; each retraining starts from a copy of it.
+    num_initial_train_users, num_step_users, num_steps : int
+    training_approach : TrainingApproach
+        The data each retraining uses (see :func:`select_training_logs`).
+    sliding_window_samples : int
+        The window of ``SLIDING_WINDOW_ALL_DATA``, in impressions.
+    epsilon : float
+        The share of exploration.
+    epsilon_args : mapping, optional
+        Further :data:`~recogym.agents.epsilon_greedy_args`
+        (``epsilon_pure_new``, ``epsilon_select_worse``, ``random_seed``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per step: ``step``, ``approach``, ``epsilon``, ``clicks``,
+        ``impressions``, ``median``, ``q0.025``, ``q0.975`` (the CTR's Beta
+        posterior), the same for the impressions that followed the agent
+        (``greedy_clicks``, ..., ``greedy_q0.975``), and
+        ``training_impressions``, the impressions the acting agent learnt from.
+
+    Raises
+    ------
+    TypeError
+        If ``agent`` is not a batch agent.
+    ValueError
+        If ``training_approach`` is not a TrainingApproach, or a count or
+        ``epsilon`` is out of range.
+    """
+    if not isinstance(training_approach, TrainingApproach):
+        raise ValueError(f"training_approach must be a TrainingApproach, got {training_approach!r}")
+    num_initial_train_users = check_count("num_initial_train_users", num_initial_train_users)
+    num_step_users = check_count("num_step_users", num_step_users)
+    num_steps = check_count("num_steps", num_steps)
+    check_positive("sliding_window_samples", sliding_window_samples)
+    untrained = EpsilonGreedy({**(epsilon_args or {}), "epsilon": epsilon}, agent)
+
+    initial = env.simulate(num_initial_train_users, first_user=env.take_users(num_initial_train_users))
+    history = [StepLogs(initial, initial.z == 1)]
+    acting = _trained(untrained, initial)
+    training_impressions = int((initial.z == 1).sum())
+    rows = []
+    for step in tqdm(range(num_steps), desc="Evolution", disable=None, leave=False):
+        step_logs = _run_step(env, acting, num_step_users)
+        history.append(step_logs)
+        rows.append(_step_row(step, training_approach, epsilon, step_logs, training_impressions))
+        if step + 1 < num_steps:
+            selected = select_training_logs(history, training_approach, sliding_window_samples)
+            acting = _trained(untrained, selected)
+            training_impressions = int((selected.z == 1).sum())
+    return pd.DataFrame(rows, columns=_COLUMNS)
+
+
+def gather_exploration_stats(
+    env: RecoEnv,
+    agents: Mapping[str, BatchAgent],
+    training_approaches: Iterable[TrainingApproach] = tuple(TrainingApproach),
+    epsilons: Iterable[float] = EVOLUTION_EPSILONS,
+    **evaluate_args: Any,
+) -> pd.DataFrame:
+    """:func:`evaluate_agent` for every agent, approach and epsilon, each on a
+    copy of ``env``, so all evolve on the same users.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`evaluate_agent`'s rows with an ``agent`` column first.
+    """
+    frames = []
+    for name, agent in agents.items():
+        for approach in training_approaches:
+            for epsilon in epsilons:
+                frame = evaluate_agent(copy.deepcopy(env), agent, training_approach=approach, epsilon=epsilon,
+                                       **evaluate_args)
+                frame.insert(0, "agent", name)
+                frames.append(frame)
+    if not frames:
+        return pd.DataFrame(columns=["agent", *_COLUMNS])
+    return pd.concat(frames, ignore_index=True)
+
+
+def plot_evolution(results: pd.DataFrame, path: str | os.PathLike[str] | None = None) -> Figure:
+    """CTR per step with its 95% interval: one panel per (agent,) approach,
+    one line per epsilon.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        :func:`evaluate_agent`'s or :func:`gather_exploration_stats`'s rows.
+    path : str or os.PathLike, optional
+        Where to save the figure as well.
+
+    Raises
+    ------
+    ImportError
+        Without matplotlib (``pip install recogym[plot]``).
+    ValueError
+        If ``results`` lacks a column the plot needs.
+    """
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError("plot_evolution needs matplotlib: pip install recogym[plot]") from None
+    missing = {"step", "approach", "epsilon", "median", "q0.025", "q0.975"} - set(results.columns)
+    if missing:
+        raise ValueError(f"results lacks the columns {sorted(missing)}")
+    panel_keys = ["agent", "approach"] if "agent" in results.columns else ["approach"]
+    panels = list(results.groupby(panel_keys, sort=False))
+    figure = Figure(figsize=(6 * max(len(panels), 1), 4), layout="constrained")
+    axes = figure.subplots(1, max(len(panels), 1), squeeze=False)[0]
+    for axis, (key, panel) in zip(axes, panels):
+        for epsilon, line in panel.groupby("epsilon"):
+            axis.fill_between(line["step"], line["q0.025"], line["q0.975"], alpha=0.15)
+            axis.plot(line["step"], line["median"], marker="o", label=f"ε = {epsilon:.2f}")
+        axis.set_title(" / ".join(str(part) for part in (key if isinstance(key, tuple) else (key,))))
+        axis.set_xlabel("step")
+        axis.set_ylabel("CTR")
+        axis.legend()
+    if path is not None:
+        figure.savefig(path)
+    return figure
+
+
+_COLUMNS = ["step", "approach", "epsilon", "clicks", "impressions", "median", "q0.025", "q0.975",
+            "greedy_clicks", "greedy_impressions", "greedy_median", "greedy_q0.025", "greedy_q0.975",
+            "training_impressions"]
+
+
+def _step_row(step: int, approach: TrainingApproach, epsilon: float, step_logs: StepLogs,
+              training_impressions: int) -> list[Any]:
+    impression = step_logs.logs.z == 1
+    clicked = impression & (step_logs.logs.c == 1)
+    greedy = impression & ~step_logs.explored
+    clicks, impressions = int(clicked.sum()), int(impression.sum())
+    greedy_clicks, greedy_impressions = int((clicked & greedy).sum()), int(greedy.sum())
+    return [step, approach.name, epsilon, clicks, impressions, *ctr_interval(clicks, impressions),
+            greedy_clicks, greedy_impressions, *ctr_interval(greedy_clicks, greedy_impressions),
+            training_impressions]
+
+
+def _trained(untrained: EpsilonGreedy, logs: Logs) -> EpsilonGreedy:
+    agent = copy.deepcopy(untrained)
+    agent.train_logs(logs)
+    return agent
+
+
+def _run_step(env: RecoEnv, agent: EpsilonGreedy, num_users: int) -> StepLogs:
+    """The events of ``agent`` acting on the env's next ``num_users`` users.
+
+    The agent acts one user at a time through the classic env, because the
+    logs need every organic view in order, and it draws the branch itself:
+    first the product the wrapped agent would show, then, with probability
+    epsilon, an explored one instead. The logged propensity is the
+    wrapper's exact mixture probability.
+    """
+    rows: list[LogRow] = []
+    explored: list[bool] = []
+    first_user = env.take_users(num_users)
+    num_products = env.num_products
+    seed = int(agent.random_seed)
+    for user in range(first_user, first_user + num_users):
+        env.reset(user)
+        view_counts = np.zeros(num_products)
+        last_view, last_time, impressions = -1, 0.0, 0
+        observation, _, done, _ = env.step(None)
+        while True:
+            if observation:
+                for view, time in zip(observation.get_views(), observation.times):
+                    rows.append((time, user, 0, view, -1, -1, np.nan, np.nan))
+                    explored.append(False)
+                    view_counts[view] += 1.0
+                    last_view, last_time = view, time
+            if done:
+                break
+            batch = UserBatch(view_counts[None, :], np.array([last_view]), np.array([user]),
+                              np.array([impressions]))
+            action, exploring = _draw(agent, batch, seed, user, impressions)
+            propensity = float(agent.policy(batch)[0, action])
+            click_probability = env.click_probability(action)
+            observation, reward, done, _ = env.step(action)
+            rows.append((last_time, user, 1, -1, action, int(reward or 0), propensity, click_probability))
+            explored.append(exploring)
+            impressions += 1
+    return StepLogs(logs_from_rows(rows), np.array(explored, dtype=bool))
+
+
+def _draw(agent: EpsilonGreedy, batch: UserBatch, seed: int, user: int, step: int) -> tuple[int, bool]:
+    followed = agent.agent.policy(batch)
+    greedy = int(choose(followed, np.array([keyed_uniform_one(seed, user, step)]))[0])
+    if keyed_uniform_one(seed + _COIN_STREAM, user, step) >= agent.epsilon:
+        return greedy, False
+    weights = 1.0 - followed[0] if agent.epsilon_select_worse else np.ones(followed.shape[1])
+    if agent.epsilon_pure_new:
+        if weights.sum() - weights[greedy] <= 0:
+            return greedy, False  # nothing else to explore: the wrapper keeps the agent's product
+        weights[greedy] = 0.0
+    explore = weights / weights.sum() if weights.sum() > 0 else np.full(len(weights), 1.0 / len(weights))
+    uniform = keyed_uniform_one(seed + _EXPLORE_STREAM, user, step)
+    return int(choose(explore[None, :], np.array([uniform]))[0]), True
+
+
+def _concatenate(parts: Sequence[Logs]) -> Logs:
+    return Logs(**{name: np.concatenate([getattr(part, name) for part in parts])
+                   for name in Logs.__dataclass_fields__})
+
+
+def _subset(logs: Logs, mask: np.ndarray) -> Logs:
+    return Logs(**{name: getattr(logs, name)[mask] for name in Logs.__dataclass_fields__})
