@@ -243,13 +243,13 @@ def plot_evolution(results: pd.DataFrame, path: str | os.PathLike[str] | None = 
     ValueError
         If ``results`` lacks a column the plot needs.
     """
+    missing = {"step", "approach", "epsilon", "median", "q0.025", "q0.975"} - set(results.columns)
+    if missing:
+        raise ValueError(f"results lacks the columns {sorted(missing)}")
     try:
         from matplotlib.figure import Figure
     except ImportError:
         raise ImportError("plot_evolution needs matplotlib: pip install recogym[plot]") from None
-    missing = {"step", "approach", "epsilon", "median", "q0.025", "q0.975"} - set(results.columns)
-    if missing:
-        raise ValueError(f"results lacks the columns {sorted(missing)}")
     panel_keys = ["agent", "approach"] if "agent" in results.columns else ["approach"]
     panels = list(results.groupby(panel_keys, sort=False))
     figure = Figure(figsize=(6 * max(len(panels), 1), 4), layout="constrained")
