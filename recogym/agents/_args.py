@@ -49,3 +49,14 @@ def check_flag(config: Mapping[str, Any], name: str) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"agent arg {name!r} must be True or False, got {value!r}")
     return value
+
+
+def check_mf_settings(config: Mapping[str, Any]) -> tuple[int, float, int, float]:
+    """The matrix-factorisation agents' ``embed_dim``, ``learning_rate``,
+    ``num_steps`` and ``l2_regularisation``, checked."""
+    return (
+        check_positive_integer(config, "embed_dim"),
+        check_positive(config, "learning_rate"),
+        check_positive_integer(config, "num_steps"),
+        check_non_negative(config, "l2_regularisation"),
+    )

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..logs import Logs
-from ._args import check_non_negative, check_positive, check_positive_integer, with_defaults
+from ._args import check_mf_settings, with_defaults
 from ._optional import require
 from ._policy import greedy, per_last_view
 from .base import UserBatch
@@ -70,10 +70,7 @@ class BanditMFSquare(ModelBasedAgent):
 
     def __init__(self, config: Mapping[str, Any] | None = bandit_mf_square_args) -> None:
         super().__init__(with_defaults(bandit_mf_square_args, config))
-        self.embed_dim = check_positive_integer(self.config, "embed_dim")
-        self.learning_rate = check_positive(self.config, "learning_rate")
-        self.num_steps = check_positive_integer(self.config, "num_steps")
-        self.l2_regularisation = check_non_negative(self.config, "l2_regularisation")
+        self.embed_dim, self.learning_rate, self.num_steps, self.l2_regularisation = check_mf_settings(self.config)
         self.model: ViewActionMF | None = None
 
     def fit(self, logs: Logs) -> None:
