@@ -7,7 +7,7 @@ import pytest
 
 import recogym
 from recogym._reference import reference_logs
-from recogym.logs import simulate_logs
+from recogym.sim.simulate import simulate_logs
 from recogym.agents import PopularityAgent, RandomAgent, popularity_args, random_args
 from recogym.params import resolve_env_args
 
@@ -58,7 +58,7 @@ def test_large_catalogue(throughput, K, lockstep):
     """P=10,000: users in lockstep with shared product blocks, against one
     user at a time (the reference)."""
     env = env_for(num_products=10_000, K=K)
-    run = (lambda: env.simulate(300)) if lockstep else (lambda: simulate_logs(env._engine, 0, 300))
+    run = (lambda: env.simulate(300)) if lockstep else (lambda: simulate_logs(env.simulation.engine(1), 0, 300))
     name = "users in lockstep (simulate)" if lockstep else "one user at a time (simulate_logs)"
     logs = throughput(f"logs P=10000 K={K}", name, run, len, rounds=2, reference=not lockstep)
     assert len(logs) > 50 * 300

@@ -6,18 +6,27 @@ product recommendation.
 >>> env.init_gym({**recogym.env_1_args, 'random_seed': 42})
 >>> env.reset()
 >>> observation, reward, done, info = env.step(None)
+
+The packages, from the bottom up (see ``docs/architecture.md``): the data
+types (:mod:`recogym.logs`, :mod:`recogym.session`, :mod:`recogym.params`,
+:mod:`recogym.policies`) and the engine (:mod:`recogym.model`,
+``recogym._core``); :mod:`recogym.sim`, the drivers' Python faces;
+:mod:`recogym.envs`, the front ends; :mod:`recogym.agents`;
+:mod:`recogym.evaluation` and :mod:`recogym.io`; the command line.
 """
+from . import _moved
+from ._version import __version__
 from . import agents
-from .env import RecoEnv, RecoEnv0, RecoEnv1, make
-from .batch import BatchEnv, evaluate_batch
-from .compare import Comparison, compare, verify_agents
-from .evaluation import AgentResult, ctr_interval, test_agent
-from .evolution import TrainingApproach, evaluate_agent, gather_exploration_stats, plot_evolution
-from .gym_env import CumulativeViewCounts, register_envs
-from .logs import Logs
-from .ope import evaluate_policy, verify_agents_IPS
-from .parallel import simulate_parallel
-from .parquet import logs_from_arrow, logs_to_arrow, read_log_metadata, read_logs, simulation_kwargs, write_logs
+from .envs.batch import BatchEnv, evaluate_batch
+from .envs.classic import RecoEnv, RecoEnv0, RecoEnv1, make
+from .envs.gym_env import CumulativeViewCounts, register_envs
+from .evaluation.compare import Comparison, compare, verify_agents
+from .evaluation.evolution import TrainingApproach, evaluate_agent, gather_exploration_stats, plot_evolution
+from .evaluation.online import AgentResult, ctr_interval, test_agent
+from .evaluation.ope import evaluate_policy, verify_agents_IPS
+from .evaluation.sweep import sweep
+from .io.parquet import logs_from_arrow, logs_to_arrow, read_log_metadata, read_logs, simulation_kwargs, write_logs
+from .logs import EventKind, Logs
 from .params import (
     Configuration,
     DefaultTimeGenerator,
@@ -27,11 +36,9 @@ from .params import (
     env_args,
 )
 from .policies import UserPopularity
-from .session import Action, Context, Session
-from .sweep import sweep
+from .session import Action, Context, Session, UserBatch
+from .sim.parallel import simulate_parallel
 from . import plots  # imports matplotlib only when a figure is drawn
-
-__version__ = "0.2.0"
 
 __all__ = [
     "Action",
@@ -42,6 +49,7 @@ __all__ = [
     "Context",
     "CumulativeViewCounts",
     "DefaultTimeGenerator",
+    "EventKind",
     "Logs",
     "NormalTimeGenerator",
     "RecoEnv",
@@ -49,7 +57,9 @@ __all__ = [
     "RecoEnv1",
     "Session",
     "TrainingApproach",
+    "UserBatch",
     "UserPopularity",
+    "__version__",
     "agents",
     "compare",
     "ctr_interval",
@@ -76,4 +86,5 @@ __all__ = [
     "write_logs",
 ]
 
+_moved.install()
 register_envs()

@@ -18,11 +18,16 @@
 #define RECOGYM_PHILOX_W0 0x9E3779B97F4A7C15ULL
 #define RECOGYM_PHILOX_W1 0xBB67AE8584CAA73BULL
 
+/* The position of a stream whose block is used up. A fresh stream starts
+ * here at counter 0, so its first draw computes block 1, as
+ * numpy.random.Philox's first draw does. */
+#define RECOGYM_PHILOX_FRESH 4
+
 typedef struct {
     uint64_t key0, key1;   /* random_seed, user id */
     uint64_t counter;      /* low word of the 256-bit counter; the rest stay 0 */
     uint64_t block[4];
-    int position;          /* next word of block to hand out; 4 = block used up */
+    int position;          /* next word of block to hand out; RECOGYM_PHILOX_FRESH = used up */
 } recogym_philox;
 
 static inline uint64_t recogym_mulhilo64(uint64_t a, uint64_t b, uint64_t *hi)
@@ -74,14 +79,14 @@ static inline void recogym_philox_restore(recogym_philox *s, uint64_t seed, uint
     s->key1 = user_id;
     s->counter = counter;
     s->position = position;
-    if (position < 4) {
+    if (position < RECOGYM_PHILOX_FRESH) {
         recogym_philox_block(s);
     }
 }
 
 static inline uint64_t recogym_philox_next64(recogym_philox *s)
 {
-    if (s->position >= 4) {
+    if (s->position >= RECOGYM_PHILOX_FRESH) {
         s->counter++;
         recogym_philox_block(s);
         s->position = 0;

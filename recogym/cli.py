@@ -52,47 +52,10 @@ from typing import Any, NoReturn
 import pandas as pd
 from tqdm.auto import tqdm
 
+from .agents import registry
+from .agents.registry import AGENTS
+
 __all__ = ["AGENTS", "build_parser", "main", "make_agent", "parse_setting"]
-
-AgentFactory = Callable[[Mapping[str, Any]], Any]
-
-
-def _factory(class_name: str, args_name: str) -> AgentFactory:
-    def make(env_args: Mapping[str, Any]) -> Any:
-        from . import agents
-
-        return getattr(agents, class_name)({**getattr(agents, args_name), "num_products": env_args["num_products"]})
-
-    return make
-
-
-def _epsilon_greedy(env_args: Mapping[str, Any]) -> Any:
-    from .agents import BanditCount, EpsilonGreedy, bandit_count_args
-
-    return EpsilonGreedy({}, BanditCount({**bandit_count_args, "num_products": env_args["num_products"]}))
-
-
-#: The agents the command knows by name: each makes the agent for an env's
-#: arguments (0.1.3.0's ``build_agents``: the agent's defaults, with the env's
-#: ``num_products``).
-AGENTS: dict[str, AgentFactory] = {
-    "random": _factory("RandomAgent", "random_args"),
-    "popularity": _factory("PopularityAgent", "popularity_args"),
-    "organic-count": _factory("OrganicCount", "organic_count_args"),
-    "organic-user-count": _factory("OrganicUserEventCounterAgent", "organic_user_count_args"),
-    "bandit-count": _factory("BanditCount", "bandit_count_args"),
-    "epsilon-greedy": _epsilon_greedy,
-    "logreg-ips": _factory("LogregMulticlassIpsAgent", "logreg_multiclass_ips_args"),
-    "logreg-poly": _factory("LogregPolyAgent", "logreg_poly_args"),
-    "bandit-mf": _factory("BanditMFSquare", "bandit_mf_square_args"),
-    "organic-mf": _factory("OrganicMFSquare", "organic_mf_square_args"),
-    "nn-ips": _factory("NnIpsAgent", "nn_ips_args"),
-}
-
-# The extra each optional agent needs, for the leaderboard to skip it politely.
-_EXTRAS = {"logreg-ips": "sklearn", "logreg-poly": "sklearn", "bandit-mf": "torch", "organic-mf": "torch",
-           "nn-ips": "torch"}
-
 
 def make_agent(name: str, env_args: Mapping[str, Any]) -> Any:
     """The agent called ``name`` in :data:`AGENTS`, for an env with ``env_args``.
@@ -102,9 +65,7 @@ def make_agent(name: str, env_args: Mapping[str, Any]) -> Any:
     ValueError
         If ``name`` is unknown.
     """
-    if name not in AGENTS:
-        raise ValueError(f"unknown agent {name!r}; choose from {', '.join(AGENTS)}")
-    return AGENTS[name](env_args)
+    return registry.make_agent(name, env_args["num_products"])
 
 
 def parse_setting(text: str) -> tuple[str, Any]:
@@ -256,7 +217,7 @@ def _env_args(arguments: argparse.Namespace) -> dict[str, Any]:
 
 
 def _make_env(model: str, env_args: Mapping[str, Any]) -> Any:
-    from .env import make
+    from .envs.classic import make
 
     env = make(model)
     env.init_gym(dict(env_args))
@@ -270,7 +231,7 @@ def _demo(arguments: argparse.Namespace) -> None:
 
 
 def _run(arguments: argparse.Namespace) -> None:
-    from .evaluation import test_agent
+    from .evaluation.online import test_agent
 
     env = _make_env(arguments.env, _env_args(arguments))
     env_args = {"num_products": env.num_products}
@@ -303,13 +264,13 @@ def _ctr_table(table: pd.DataFrame) -> str:
 
 
 def _logs(arguments: argparse.Namespace) -> None:
-    from .parquet import write_logs
+    from .io.parquet import write_logs
 
     path = write_logs(arguments.out, _env_args(arguments), arguments.users, model=arguments.env,
                       workers=arguments.workers)
     print(f"wrote the logs of {arguments.users} users to {path}")
     if arguments.heatmap is not None:
-        from .parquet import read_logs
+        from .io.parquet import read_logs
         from .plots import plot_action_heatmap
 
         logs, metadata = read_logs(path)
@@ -394,8 +355,8 @@ def _run_sweeps(kwargs: dict[str, Any], out: Path, executor: Any, workers: int,
     """``sweep`` once per ``num_products`` of the grid, since an agent is
     built for one catalogue: the results, and the checkpoints (one per
     ``num_products``, beside ``out``)."""
+    from .evaluation.sweep import sweep
     from .params import defaults_for
-    from .sweep import sweep
 
     grid, names = kwargs.pop("env_args_grid"), kwargs.pop("agents")
     products = grid.pop("num_products", [defaults_for(kwargs["model"])["num_products"]])
@@ -415,7 +376,7 @@ def _plot_sweep(results: pd.DataFrame, path: Path) -> list[Path]:
     """``plot_ctr_vs_training`` of each env config of ``results``: to ``path``
     for one config, else to ``path`` with the config in its name, such as
     ``ctr-num_products=10.png``."""
-    from .sweep import RESULT_COLUMNS
+    from .evaluation.sweep import RESULT_COLUMNS
 
     # By name: recogym.plots (and matplotlib) are optional at type-checking time too.
     plots = importlib.import_module(".plots", __package__)
@@ -434,8 +395,8 @@ def _plot_sweep(results: pd.DataFrame, path: Path) -> list[Path]:
 
 
 def _ope(arguments: argparse.Namespace) -> None:
-    from .ope import evaluate_policy
-    from .parquet import read_logs
+    from .evaluation.ope import evaluate_policy
+    from .io.parquet import read_logs
 
     logs, metadata = read_logs(arguments.logs)
     env = _make_env(metadata["model"], metadata["env_args"])
@@ -450,7 +411,7 @@ def _ope(arguments: argparse.Namespace) -> None:
 
 
 def _leaderboard(arguments: argparse.Namespace) -> None:
-    from .evaluation import ctr_interval, evaluate_online, train_offline
+    from .evaluation.online import ctr_interval, evaluate_online, train_offline
     from .policies import UserPopularity
 
     env_args = {"random_seed": arguments.seed, "num_products": arguments.products}
@@ -483,8 +444,7 @@ def _leaderboard(arguments: argparse.Namespace) -> None:
 
 
 def _builtin_agents(env_args: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: make(env_args) for name, make in AGENTS.items()
-            if name not in _EXTRAS or importlib.util.find_spec(_EXTRAS[name]) is not None}
+    return {entry.name: entry.build(env_args["num_products"]) for entry in registry.available_agents()}
 
 
 def _folder_agents(folder: Path, env_args: Mapping[str, Any]) -> dict[str, Any]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 
-from .env import make
-from .evaluation import AgentResult, test_agent
-from .params import env_1_args
 from .agents import PopularityAgent, RandomAgent, popularity_args, random_args
+from .envs.classic import make
+from .evaluation.online import AgentResult, test_agent
+from .params import env_1_args
 
 __all__ = ["run_demo"]
 

@@ -1,39 +1,77 @@
-"""Columnar logs of a logging policy, generated without Python per event."""
+"""Logs: one row per event, the format every part of recogym reads and writes.
+
+This module owns the format: the kinds of event, the columns with their
+dtypes and missing values, the one constructor for rows built in Python,
+and the conversions to pandas (``generate_logs``' DataFrame) and Arrow (the
+Parquet files' schema). pyarrow is imported only when Arrow is asked for.
+"""
 from __future__ import annotations
 
+import enum
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from . import _core
-from .obp import to_obp
-from .model import expected_events_per_user
-from .policies import LoggingPolicy, kernel_policy
-
-if TYPE_CHECKING:  # pyarrow is imported only when logs are converted
+if TYPE_CHECKING:
     import pyarrow as pa
-    from tqdm.auto import tqdm
 
-__all__ = ["Logs", "simulate_logs", "simulate_logs_lockstep", "logs_from_rows", "to_obp", "LOG_COLUMNS"]
+__all__ = [
+    "EventKind",
+    "Logs",
+    "LogBuilder",
+    "LogRow",
+    "logs_from_rows",
+    "log_schema",
+    "LOG_COLUMNS",
+    "COLUMN_DTYPES",
+]
+
+
+class EventKind(enum.IntEnum):
+    """What a log row records: its code in ``Logs.z``."""
+
+    #: An organic view of product ``v``.
+    ORGANIC = 0
+    #: An impression: product ``a`` recommended, clicked or not (``c``).
+    BANDIT = 1
+
+    @property
+    def label(self) -> str:
+        """The name ``generate_logs`` gives it in column ``z``."""
+        return self.name.lower()
+
 
 #: The columns of ``generate_logs``, in 0.1.3.0's order.
 LOG_COLUMNS = ("t", "u", "z", "v", "a", "c", "ps")
 
-#: One event as ``logs_from_rows`` takes it: ``(t, u, z, v, a, c, ps, click_probability)``.
+#: The dtype of every column of :class:`Logs`.
+COLUMN_DTYPES: dict[str, type[np.generic]] = {
+    "t": np.float64,
+    "u": np.int64,
+    "z": np.int8,
+    "v": np.int32,
+    "a": np.int32,
+    "c": np.int8,
+    "ps": np.float64,
+    "click_probability": np.float64,
+}
+
+#: What a column holds on the rows where the event has no such value.
+MISSING: dict[str, float] = {"v": -1, "a": -1, "c": -1, "ps": np.nan, "click_probability": np.nan}
+
+#: One event as :func:`logs_from_rows` takes it: ``(t, u, z, v, a, c, ps, click_probability)``.
 LogRow = tuple[float, int, int, int, int, int, float, float]
 
-# Rows one kernel call writes at most, so the progress bar moves.
-_CHUNK_ROWS = 1 << 20
-# The first allocation's cap, in rows; the columns grow beyond it if needed.
-_MAX_INITIAL_ROWS = 1 << 26
-_Z_CATEGORIES = pd.CategoricalDtype(["organic", "bandit"])
+_Z_CATEGORIES = pd.CategoricalDtype([kind.label for kind in EventKind])
 
 
 @dataclass(frozen=True)
 class Logs:
-    """One row per event: an organic view (``z == 0``) or an impression (``z == 1``).
+    """One row per event: an organic view (``z == EventKind.ORGANIC``) or an
+    impression (``z == EventKind.BANDIT``).
 
     Missing values are ``-1`` (``v`` on impressions; ``a`` and ``c`` on views)
     and NaN (``ps`` and ``click_probability`` on views).
@@ -45,7 +83,7 @@ class Logs:
     u : int64 array
         User id.
     z : int8 array
-        0 for an organic view, 1 for an impression.
+        The :class:`EventKind`: 0 for an organic view, 1 for an impression.
     v : int32 array
         Viewed product.
     a : int32 array
@@ -70,20 +108,44 @@ class Logs:
     def __len__(self) -> int:
         return len(self.t)
 
-    def to_arrow(self) -> pa.Table:
-        """The logs as a pyarrow Table (see :func:`recogym.logs_to_arrow`)."""
-        from .parquet import logs_to_arrow
+    @property
+    def organic(self) -> np.ndarray:
+        """True on the rows of organic views."""
+        organic: np.ndarray = self.z == EventKind.ORGANIC
+        return organic
 
-        return logs_to_arrow(self)
+    @property
+    def impressions(self) -> np.ndarray:
+        """True on the rows of impressions."""
+        impressions: np.ndarray = self.z == EventKind.BANDIT
+        return impressions
 
-    def to_pandas(self, ps_all: np.ndarray | None = None) -> pd.DataFrame:
+    def take(self, rows: np.ndarray) -> Logs:
+        """The logs of ``rows`` (a boolean mask or indices)."""
+        return Logs(**{name: getattr(self, name)[rows] for name in COLUMN_DTYPES})
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[Logs]) -> Logs:
+        """The rows of ``parts``, one after the other."""
+        if not parts:
+            return logs_from_rows([])
+        return cls(**{name: np.concatenate([getattr(part, name) for part in parts]) for name in COLUMN_DTYPES})
+
+    def to_pandas(self, ps_all: Any = None) -> pd.DataFrame:
         """The logs as 0.1.3.0's DataFrame: columns t, u, z, v, a, c, ps, and
-        ``ps-a`` when ``ps_all`` (the policy's probability vector) is given.
+        ``ps-a`` when ``ps_all`` is given.
 
         ``z`` is categorical ('organic'/'bandit'); ``v``, ``a`` and ``c`` are
         nullable integers, missing where the event has no such value.
+
+        Parameters
+        ----------
+        ps_all : array_like, optional
+            The logging policy's probability vector, the same at every
+            impression, or one per impression (a sequence, in row order).
+            ``ps-a`` holds it on impressions and None on views.
         """
-        organic = self.z == _core.ORGANIC_STATE
+        organic = self.organic
         frame = pd.DataFrame({
             "t": self.t,
             "u": self.u,
@@ -95,121 +157,150 @@ class Logs:
         })
         if ps_all is not None:
             column = np.empty(len(self), dtype=object)
-            for row in np.flatnonzero(~organic):
-                column[row] = ps_all
+            rows = np.flatnonzero(~organic)
+            per_impression = not isinstance(ps_all, np.ndarray) or ps_all.ndim == 2
+            for k, row in enumerate(rows):
+                column[row] = ps_all[k] if per_impression else ps_all
             frame["ps-a"] = column
         return frame
 
+    def to_arrow(self) -> pa.Table:
+        """The logs as a pyarrow Table of :func:`log_schema`, with nulls
+        where an event has no such value (``Logs`` holds -1 or NaN there)."""
+        import pyarrow as pa
 
-_DTYPES = {
-    "t": np.float64,
-    "u": np.int64,
-    "z": np.int8,
-    "v": np.int32,
-    "a": np.int32,
-    "c": np.int8,
-    "ps": np.float64,
-    "click_probability": np.float64,
-}
+        organic, impression = self.organic, self.impressions
+        return pa.Table.from_arrays([
+            pa.array(self.t, pa.float64()),
+            pa.array(self.u, pa.int64()),
+            pa.DictionaryArray.from_arrays(pa.array(self.z, pa.int8()), _z_dictionary()),
+            pa.array(self.v, pa.int32(), mask=impression),
+            pa.array(self.a, pa.int32(), mask=organic),
+            pa.array(self.c, pa.int8(), mask=organic),
+            pa.array(self.ps, pa.float64(), mask=organic),
+            pa.array(self.click_probability, pa.float64(), mask=organic),
+        ], schema=log_schema())
+
+    @classmethod
+    def from_arrow(cls, table: pa.Table) -> Logs:
+        """The logs of a table with :func:`log_schema`'s columns (other
+        columns are ignored; integer widths may differ).
+
+        The arrays may be read-only views of Arrow's memory.
+
+        Raises
+        ------
+        ValueError, TypeError
+            If a column is missing, has the wrong type, holds values out of
+            its type's range, or holds nulls where every event has a value.
+        """
+        import pyarrow as pa
+
+        schema = log_schema()
+        missing = [name for name in schema.names if name not in table.column_names]
+        if missing:
+            raise ValueError(f"table lacks the log columns {missing}; it has {table.column_names}")
+        columns = {"z": _event_codes(table["z"])}
+        for field in schema:
+            if field.name == "z":
+                continue
+            column = table[field.name]
+            try:
+                column = column.cast(field.type)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+                raise TypeError(f"column {field.name!r} must hold {field.type} values, got {column.type}: "
+                                f"{error}") from error
+            if field.name in MISSING:
+                column = column.fill_null(MISSING[field.name])
+            elif column.null_count:
+                raise ValueError(f"column {field.name!r} holds {column.null_count} nulls; every event has one")
+            columns[field.name] = column.to_numpy()
+        return cls(**columns)
 
 
-def logs_from_rows(rows: list[LogRow]) -> Logs:
+def logs_from_rows(rows: Iterable[LogRow]) -> Logs:
     """Logs from ``(t, u, z, v, a, c, ps, click_probability)`` tuples."""
-    columns = list(zip(*rows)) if rows else [()] * len(_DTYPES)
-    return Logs(**{name: np.array(column, dtype=dtype) for (name, dtype), column in zip(_DTYPES.items(), columns)})
+    rows = list(rows)
+    columns = list(zip(*rows)) if rows else [()] * len(COLUMN_DTYPES)
+    return Logs(**{name: np.array(column, dtype=dtype)
+                   for (name, dtype), column in zip(COLUMN_DTYPES.items(), columns)})
 
 
-def _empty_chunk(rows: int) -> dict[str, np.ndarray]:
-    return {name: np.empty(rows, dtype=dtype) for name, dtype in _DTYPES.items()}
+class LogBuilder:
+    """Events collected one at a time in Python (an agent stepping through
+    the classic env), as :class:`Logs` at the end."""
+
+    def __init__(self) -> None:
+        self.rows: list[LogRow] = []
+        self.ps_all: list[Any] = []
+
+    def views(self, times: Iterable[float], user: int, products: Iterable[int]) -> None:
+        """Organic views of ``products`` by ``user`` at ``times``."""
+        self.rows.extend((time, user, EventKind.ORGANIC, product, -1, -1, np.nan, np.nan)
+                         for time, product in zip(times, products))
+
+    def impression(self, time: float, user: int, action: int, click: int, ps: float,
+                   click_probability: float = np.nan, ps_all: Any = None) -> None:
+        """``action`` shown to ``user`` at ``time`` with propensity ``ps``,
+        clicked or not; ``ps_all`` is the policy's whole vector, if kept."""
+        self.rows.append((time, user, EventKind.BANDIT, -1, action, click, ps, click_probability))
+        self.ps_all.append(ps_all)
+
+    def build(self) -> Logs:
+        return logs_from_rows(self.rows)
 
 
-def simulate_logs(
-    engine: _core.Engine,
-    first_user: int,
-    num_users: int,
-    num_organic_users: int = 0,
-    policy: LoggingPolicy = None,
-    slot: int = 0,
-    progress: Any = None,
-) -> Logs:
-    """Logs of ``num_organic_users`` users who contribute one organic session
-    each, then ``num_users`` whole timelines, with consecutive ids from
-    ``first_user``, under a logging policy.
+def log_schema() -> pa.Schema:
+    """The Arrow schema of logs. ``z`` reads as a pandas categorical; ``v``
+    is null on impressions, and ``a``, ``c``, ``ps`` and
+    ``click_probability`` on organic views."""
+    import pyarrow as pa
 
-    ``policy`` is ``None`` (uniform), a probability vector over products, or
-    :class:`~recogym.policies.UserPopularity`. ``progress``, if given, is a
-    tqdm bar advanced per user.
-
-    The kernel writes straight into one set of columns sized from the
-    expected number of events (pages past the end are never touched, so a
-    generous size costs nothing), which grow in the rare case they fill up.
-    """
-    kind, cdf, probabilities, epsilon = kernel_policy(policy, engine.params["num_products"])
-    end_user = first_user + num_organic_users + num_users
-    organic_end = first_user + num_organic_users
-    columns = _empty_chunk(_expected_rows(engine, num_users, num_organic_users))
-    filled = 0
-    next_user = first_user
-    while True:
-        if filled == len(columns["t"]):
-            columns = _grown(columns, filled)
-        stop = min(len(columns["t"]), filled + _CHUNK_ROWS)
-        before = next_user
-        rows, next_user = engine.simulate_logs(
-            slot, next_user, end_user, organic_end, kind, cdf, probabilities, epsilon,
-            *(column[filled:stop] for column in columns.values())
-        )
-        filled += rows
-        if progress is not None:
-            progress.update(next_user - before)
-        if filled < stop:
-            return Logs(**{name: column[:filled] for name, column in columns.items()})
+    return pa.schema([
+        pa.field("t", pa.float64(), nullable=False),
+        pa.field("u", pa.int64(), nullable=False),
+        pa.field("z", pa.dictionary(pa.int8(), pa.string()), nullable=False),
+        pa.field("v", pa.int32()),
+        pa.field("a", pa.int32()),
+        pa.field("c", pa.int8()),
+        pa.field("ps", pa.float64()),
+        pa.field("click_probability", pa.float64()),
+    ])
 
 
-def _expected_rows(engine: _core.Engine, num_users: int, num_organic_users: int) -> int:
-    whole, session = expected_events_per_user(engine.params["transition_cdf"])
-    expected = num_users * min(whole, 1e6) + num_organic_users * min(session, 1e6)
-    return int(min(1.25 * expected, _MAX_INITIAL_ROWS)) + 1024
+def _z_dictionary() -> pa.Array:
+    import pyarrow as pa
+
+    return pa.array([kind.label for kind in EventKind], pa.string())
 
 
-def _grown(columns: dict[str, np.ndarray], filled: int) -> dict[str, np.ndarray]:
-    bigger = _empty_chunk(len(columns["t"]) * 3 // 2 + 1024)
-    for name, column in columns.items():
-        bigger[name][:filled] = column[:filled]
-    return bigger
+def _event_codes(column: pa.ChunkedArray) -> np.ndarray:
+    """``z`` as :class:`EventKind` codes, whatever order each chunk's
+    dictionary is in."""
+    import pyarrow as pa
+
+    if not (pa.types.is_dictionary(column.type) and pa.types.is_string(column.type.value_type)):
+        raise TypeError(f"column 'z' must be dictionary-encoded strings ('organic'/'bandit'), "
+                        f"got {column.type}")
+    if column.null_count:
+        raise ValueError(f"column 'z' holds {column.null_count} nulls; every event is 'organic' or 'bandit'")
+    codes_of = {kind.label: int(kind) for kind in EventKind}
+    parts = [np.empty(0, dtype=np.int8)]
+    for chunk in column.chunks:
+        lookup = np.array([codes_of.get(kind, -1) for kind in chunk.dictionary.to_pylist()], dtype=np.int8)
+        codes = lookup[chunk.indices.to_numpy()]
+        if (codes < 0).any():
+            raise ValueError(f"column 'z' holds {chunk.dictionary.to_pylist()}; "
+                             "events are 'organic' or 'bandit'")
+        parts.append(codes)
+    return np.concatenate(parts)
 
 
-def simulate_logs_lockstep(
-    engine: _core.Engine,
-    first_user: int,
-    num_users: int,
-    num_organic_users: int = 0,
-    policy: LoggingPolicy = None,
-    progress: tqdm | None = None,
-) -> Logs:
-    """:func:`simulate_logs` through ``Engine.simulate_logs_lockstep``: the same
-    rows, faster for large catalogues, in the default random-number mode.
+def __getattr__(name: str) -> Any:
+    # recogym.logs.to_obp, kept for code written before it moved to
+    # recogym.io.obp; imported on use, so this module imports nothing above it.
+    if name == "to_obp":
+        from .io.obp import to_obp
 
-    ``engine`` has one slot per user run at the same time.
-    """
-    kind, cdf, probabilities, epsilon = kernel_policy(policy, engine.params["num_products"])
-    slots = len(engine.state["markov_state"])
-    logits = np.empty((slots, engine.params["num_products"]))
-    end_user = first_user + num_organic_users + num_users
-    chunks = []
-    next_user = first_user
-    while True:
-        chunk = _empty_chunk(max(_CHUNK_ROWS, slots))
-        before = next_user
-        rows, next_user = engine.simulate_logs_lockstep(
-            next_user, end_user, first_user + num_organic_users, kind, cdf, probabilities, epsilon, logits,
-            *chunk.values()
-        )
-        chunks.append({name: column[:rows] for name, column in chunk.items()})
-        if progress is not None:
-            progress.update(next_user - before)
-        if rows == 0:
-            break
-    columns = {name: np.concatenate([c[name] for c in chunks]) for name in chunks[0]}
-    order = np.argsort(columns["u"], kind="stable")
-    return Logs(**{name: column[order] for name, column in columns.items()})
+        return to_obp
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

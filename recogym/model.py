@@ -1,5 +1,6 @@
-"""The models' fixed parameters, drawn once per ``random_seed``, and the arrays
-an :class:`~recogym._core.Engine` runs on.
+"""A configured model: its fixed parameters, drawn once per ``random_seed``,
+and the :class:`Simulation` value every :class:`~recogym._core.Engine` is
+built from.
 
 reco-gym-v1 (latent factors): a user is a vector ``omega`` of size K. Organic
 views follow ``softmax(Gamma @ omega + mu_organic)``; the click probability of
@@ -13,17 +14,18 @@ probability of product ``a`` after viewing ``v`` is
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import expit
 
 from . import _core
 from .params import Configuration
 
-__all__ = ["StaticParameters", "build_static", "build_engine", "expected_events_per_user", "legacy_mt19937",
-           "STATIC_STREAM"]
+__all__ = ["Simulation", "LegacyStream", "StaticParameters", "build_static", "transition_cdf",
+           "expected_events_per_user", "legacy_mt19937", "STATIC_STREAM"]
 
 #: Philox key word that the default mode's fixed parameters are drawn with;
 #: user ids are below 2**63, so it never names a user.
@@ -101,6 +103,8 @@ def build_static(model: str, config: Configuration) -> StaticParameters:
         if config.normalize_beta:
             beta = beta / np.sqrt((beta**2).sum(1)[:, np.newaxis])
         return {"gamma": gamma, "mu_organic": mu_organic.ravel(), "beta": beta, "mu_bandit": mu_bandit.ravel()}
+    from scipy.special import expit  # 0.1.3.0's sigmoid; imported here, where it is used
+
     ratio = P // config.num_clusters
     within = np.kron(np.eye(config.num_clusters), np.ones((ratio, ratio)))
     view_transition = within / np.kron(within.sum(1), np.ones((P, 1))).T
@@ -132,57 +136,112 @@ def _flip(gamma: np.ndarray, mu_organic: np.ndarray, number_of_flips: int) -> tu
     return gamma[index, :], mu_organic[index, :]
 
 
-def build_engine(
-    model: str,
-    config: Configuration,
-    static: StaticParameters,
-    num_slots: int = 1,
-    epoch: int = 0,
-    time_generator: np.random.MT19937 | None = None,
-) -> _core.Engine:
-    """An engine with ``num_slots`` empty user slots.
+class LegacyStream:
+    """One ``RandomState`` as 0.1.3.0 seeds it, as the engine's legacy draws
+    continue it: its MT19937 and the cached second normal of its polar pair."""
 
-    ``epoch`` shifts the seed of the users' draws (not of the fixed parameters),
-    as 0.1.3.0's ``reset_random_seed(epoch)`` does. ``time_generator`` is the
-    legacy normal time generator's own stream, which outlives reseeding.
+    __slots__ = ("bit_generator", "gauss")
+
+    def __init__(self, seed: int) -> None:
+        self.bit_generator = legacy_mt19937(seed)
+        self.gauss = np.zeros(2)
+
+    def __getstate__(self) -> tuple[np.random.MT19937, np.ndarray]:
+        return self.bit_generator, self.gauss
+
+    def __setstate__(self, state: tuple[np.random.MT19937, np.ndarray]) -> None:
+        self.bit_generator, self.gauss = state
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """One configured model, ready to run: what every engine is built from.
+
+    Attributes
+    ----------
+    model : str
+        ``'reco-gym-v1'`` or ``'reco-gym-v0'``.
+    config : Configuration
+        The resolved env arguments.
+    static : dict
+        The model's fixed parameters, drawn once per ``random_seed``.
+    epoch : int
+        Shifts the seed of the users' draws (not of the fixed parameters),
+        as 0.1.3.0's ``reset_random_seed(epoch)`` does.
+    time_stream : LegacyStream or None
+        Legacy mode's normal time generator: its own stream, which outlives
+        reseeding, shared by every engine of this simulation.
     """
-    P, K = config.num_products, (config.K if model == "reco-gym-v1" else 0)
-    legacy = config.rng == "legacy"
-    empty_matrix = np.zeros((0, 0))
-    empty_vector = np.zeros(0)
-    params = {
-        "model": 1 if model == "reco-gym-v1" else 0,
-        "legacy": legacy,
-        "normal_time": config.time_generator == "normal",
-        "change_omega_for_bandits": bool(config.get("change_omega_for_bandits", False)),
-        "num_products": P,
-        "K": K,
-        "random_seed": config.random_seed + epoch,
-        "sigma_omega": float(config.get("sigma_omega", 0.0)),
-        "sigma_omega_initial": float(config.get("sigma_omega_initial", 0.0)),
-        "normal_time_mu": float(config.get("normal_time_mu", 0.0)),
-        "normal_time_sigma": float(config.get("normal_time_sigma", 0.0)),
-        "transition_cdf": transition_cdf(config),
-        "gamma_t": np.ascontiguousarray(static.get("gamma", empty_matrix).T),
-        "mu_organic": static.get("mu_organic", empty_vector),
-        "beta": np.ascontiguousarray(static.get("beta", empty_matrix)),
-        "mu_bandit": np.ascontiguousarray(static.get("mu_bandit", empty_vector)),
-        "initial_view_cdf": _choice_cdf(np.ones(P) / P) if model == "reco-gym-v0" else empty_vector,
-        "view_cdf": (np.array([_choice_cdf(row) for row in static["view_transition"]])
-                     if model == "reco-gym-v0" else empty_matrix),
-        "click_table": static.get("click_table", empty_matrix),
-    }
-    state = {
-        "markov_state": np.full(num_slots, _core.EMPTY_SLOT, dtype=np.int8),
-        "user_id": np.zeros(num_slots, dtype=np.int64),
-        "time": np.zeros(num_slots),
-        "next_time": np.zeros(num_slots),
-        "omega": np.zeros((num_slots, K)),
-        "last_view": np.zeros(num_slots, dtype=np.int64),
-        "stream_position": np.zeros((num_slots, 2), dtype=np.uint64),
-        "gauss_cache": np.zeros(4),
-        "policy_counts": np.zeros((num_slots, P)),
-        "main_generator": legacy_mt19937(config.random_seed + epoch) if legacy else None,
-        "time_generator": time_generator,
-    }
-    return _core.Engine(params, state)
+
+    model: str
+    config: Configuration
+    static: StaticParameters
+    epoch: int = 0
+    time_stream: LegacyStream | None = None
+
+    @classmethod
+    def create(cls, model: str, config: Configuration) -> Simulation:
+        """The simulation of resolved ``config``: its fixed parameters drawn."""
+        legacy_normal_time = config.rng == "legacy" and config.time_generator == "normal"
+        time_stream = LegacyStream(config.random_seed) if legacy_normal_time else None
+        return cls(model, config, build_static(model, config), 0, time_stream)
+
+    def reseeded(self, epoch: int) -> Simulation:
+        """The same model with the users' draws seeded by ``random_seed + epoch``."""
+        return dataclasses.replace(self, epoch=epoch)
+
+    @property
+    def num_products(self) -> int:
+        return int(self.config.num_products)
+
+    @property
+    def legacy(self) -> bool:
+        return bool(self.config.rng == "legacy")
+
+    def engine(self, num_slots: int = 1, *, count_views: bool = False, count_steps: bool = False) -> _core.Engine:
+        """An engine with ``num_slots`` empty user slots; with ``count_views``
+        it counts each user's views of each product since arrival, with
+        ``count_steps`` their recommendations."""
+        config, static, model = self.config, self.static, self.model
+        P, K = config.num_products, (config.K if model == "reco-gym-v1" else 0)
+        empty_matrix = np.zeros((0, 0))
+        empty_vector = np.zeros(0)
+        time_kind = _core.NORMAL_TIME if config.time_generator == "normal" else _core.DEFAULT_TIME
+        params = {
+            "model": _core.LATENT_MODEL if model == "reco-gym-v1" else _core.CLUSTER_MODEL,
+            "legacy": self.legacy,
+            "time_kind": time_kind,
+            "change_omega_for_bandits": bool(config.get("change_omega_for_bandits", False)),
+            "num_products": P,
+            "K": K,
+            "random_seed": config.random_seed + self.epoch,
+            "sigma_omega": float(config.get("sigma_omega", 0.0)),
+            "sigma_omega_initial": float(config.get("sigma_omega_initial", 0.0)),
+            "normal_time_mu": float(config.get("normal_time_mu", 0.0)),
+            "normal_time_sigma": float(config.get("normal_time_sigma", 0.0)),
+            "transition_cdf": transition_cdf(config),
+            "gamma_t": np.ascontiguousarray(static.get("gamma", empty_matrix).T),
+            "mu_organic": static.get("mu_organic", empty_vector),
+            "beta": np.ascontiguousarray(static.get("beta", empty_matrix)),
+            "mu_bandit": np.ascontiguousarray(static.get("mu_bandit", empty_vector)),
+            "initial_view_cdf": _choice_cdf(np.ones(P) / P) if model == "reco-gym-v0" else empty_vector,
+            "view_cdf": (np.array([_choice_cdf(row) for row in static["view_transition"]])
+                         if model == "reco-gym-v0" else empty_matrix),
+            "click_table": static.get("click_table", empty_matrix),
+        }
+        state = {
+            "markov_state": np.full(num_slots, _core.EMPTY_SLOT, dtype=np.int8),
+            "user_id": np.zeros(num_slots, dtype=np.int64),
+            "time": np.zeros(num_slots),
+            "next_time": np.zeros(num_slots),
+            "omega": np.zeros((num_slots, K)),
+            "last_view": np.zeros(num_slots, dtype=np.int64),
+            "stream_position": np.zeros((num_slots, 2), dtype=np.uint64),
+            "omega_epoch": np.zeros(num_slots, dtype=np.uint64),
+            "view_counts": np.zeros((num_slots, P) if count_views else (0, 0)),
+            "steps": np.zeros(num_slots if count_steps else 0, dtype=np.int64),
+            "main_stream": LegacyStream(config.random_seed + self.epoch) if self.legacy else None,
+            "time_stream": self.time_stream,
+            "time_source": None,
+        }
+        return _core.Engine(params, state)

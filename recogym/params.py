@@ -1,35 +1,36 @@
-"""Model arguments: the defaults of RecoGym 0.1.3.0, and their validation.
+"""Model arguments: the defaults of RecoGym 0.1.3.0, and their resolution.
 
-Every value an :class:`~recogym._core.Engine` trusts is checked here, with an
-exception that names the argument and the values it may take.
+:func:`resolve_env_args` merges an env's arguments with its model's defaults
+and checks every value an :class:`~recogym._core.Engine` trusts, through the
+contracts of :mod:`recogym._checks`.
 """
 from __future__ import annotations
 
 import difflib
 import math
-import numbers
 import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import numpy as np
+from ._checks import RNG_MODES, check_choice, check_flag, check_int_at_least, check_positive_int
+from ._checks import check_probability_vector, check_real_in, check_seed
+# Importable from here before the checks moved to recogym._checks.
+from ._checks import check_count as check_count, is_integer as is_integer, seed_limit as seed_limit
 
 __all__ = [
+    "MODEL_IDS",
     "Configuration",
     "env_0_args",
     "env_1_args",
     "env_args",
     "resolve_env_args",
     "RNG_MODES",
-    "check_count",
-    "check_positive",
-    "check_policy",
-    "is_integer",
     "DefaultTimeGenerator",
     "NormalTimeGenerator",
 ]
 
-RNG_MODES = ("default", "legacy")
+#: The models: the latent-factor model and the cluster model.
+MODEL_IDS = ("reco-gym-v1", "reco-gym-v0")
 
 #: Arguments shared by both models (0.1.3.0's ``env_args``, with a fixed seed
 #: instead of one drawn at import time, and the random-number mode).
@@ -170,14 +171,8 @@ def resolve_env_args(model: str, args: Mapping[str, Any] | None) -> Configuratio
     _check_integer(merged, "num_users", 0)
     _check_integer(merged, "num_clusters", 1)
     _check_integer(merged, "random_seed", 0)
-    if not isinstance(merged["rng"], str) or merged["rng"] not in RNG_MODES:
-        raise ValueError(f"env arg 'rng' must be one of {RNG_MODES}, got {merged['rng']!r}")
-    limit = seed_limit(merged["rng"])
-    if merged["random_seed"] >= limit:
-        raise ValueError(
-            f"env arg 'random_seed' must be in [0, {limit}) for rng={merged['rng']!r}, "
-            f"got {merged['random_seed']}"
-        )
+    merged["rng"] = check_choice("env arg 'rng'", merged["rng"], RNG_MODES)
+    merged["random_seed"] = check_seed("env arg 'random_seed'", merged["random_seed"], merged["rng"])
     for name in _PROBABILITIES:
         _check_real(merged, name, 0.0, 1.0)
     leave_from_bandit = merged["prob_leave_organic" if merged["rng"] == "legacy" else "prob_leave_bandit"]
@@ -192,7 +187,7 @@ def resolve_env_args(model: str, args: Mapping[str, Any] | None) -> Configuratio
             _check_real(merged, name, 0.0, math.inf)
     for name in _FLAGS:
         if name in merged:
-            merged[name] = _flag(name, merged[name])
+            merged[name] = check_flag(f"env arg {name!r}", merged[name])
     if model == "reco-gym-v1":
         _check_integer(merged, "K", 1)
         _check_integer(merged, "number_of_flips", 0)
@@ -231,66 +226,12 @@ def _warn_unknown(model: str, merged: Mapping[str, Any]) -> None:
         warnings.warn(f"unknown env arg {key!r} for {model} is ignored{hint}", UserWarning, stacklevel=4)
 
 
-def is_integer(value: Any) -> bool:
-    """True for Python and numpy integers, not for bools."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
-
-
-def is_real(value: Any) -> bool:
-    """True for Python and numpy real numbers, not for bools."""
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-
-
-def check_count(name: str, value: Any) -> int:
-    """``value`` as a non-negative int, or an error naming ``name``."""
-    if not is_integer(value):
-        raise TypeError(f"{name} must be a non-negative integer, got {value!r}")
-    if value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-    return int(value)
-
-
-def check_positive(name: str, value: Any) -> int:
-    """``value`` as an int of at least 1, or an error naming ``name``."""
-    if not is_integer(value):
-        raise TypeError(f"{name} must be a positive integer, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def check_policy(policy: Any, num_products: int) -> np.ndarray:
-    """A logging policy as a float64 probability vector over the products."""
-    p = np.asarray(policy, dtype=np.float64)
-    if p.shape != (num_products,):
-        raise ValueError(f"policy must be a probability vector of shape ({num_products},) (num_products), "
-                         f"got shape {p.shape}")
-    if not np.all(np.isfinite(p)) or np.any(p < 0) or abs(p.sum() - 1.0) > 1e-8:
-        raise ValueError("policy must hold finite, non-negative probabilities summing to 1")
-    return np.ascontiguousarray(p)
-
-
-def seed_limit(rng: str) -> int:
-    """Seeds are below this: RandomState takes 32 bits, Philox keys 64."""
-    return 2**32 if rng == "legacy" else 2**64
-
-
 def _check_integer(args: dict[str, Any], name: str, minimum: int) -> None:
-    value = args[name]
-    if not is_integer(value):
-        raise TypeError(f"env arg {name!r} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"env arg {name!r} must be an integer >= {minimum}, got {value!r}")
-    args[name] = int(value)
+    args[name] = check_int_at_least(f"env arg {name!r}", args[name], minimum)
 
 
 def _check_real(args: dict[str, Any], name: str, low: float, high: float) -> None:
-    value = args[name]
-    if not is_real(value):
-        raise TypeError(f"env arg {name!r} must be a real number in [{low}, {high}], got {value!r}")
-    if not (low <= value <= high) or not math.isfinite(value):
-        raise ValueError(f"env arg {name!r} must be a finite number in [{low}, {high}], got {value!r}")
-    args[name] = float(value)
+    args[name] = check_real_in(f"env arg {name!r}", args[name], low, high)
 
 
 def _check_row(args: Mapping[str, Any], state: str, total: float, terms: str) -> None:
@@ -299,12 +240,6 @@ def _check_row(args: Mapping[str, Any], state: str, total: float, terms: str) ->
             f"the {state} row of the transition matrix sums above 1: {terms} = {total!r}; "
             "lower these probabilities"
         )
-
-
-def _flag(name: str, value: Any) -> bool:
-    if isinstance(value, (bool, np.bool_)) or (isinstance(value, numbers.Integral) and value in (0, 1)):
-        return bool(value)
-    raise TypeError(f"env arg {name!r} must be True or False, got {value!r}")
 
 
 def _time_generator_kind(value: Any) -> str:
@@ -318,3 +253,12 @@ def _time_generator_kind(value: Any) -> str:
             f"recogym time generator, got {value!r}"
         )
     return kind
+
+
+# Checks importable from here before they moved to recogym._checks.
+check_positive = check_positive_int
+
+
+def check_policy(policy: Any, num_products: int) -> Any:
+    """``policy`` as a probability vector over the products."""
+    return check_probability_vector("policy", policy, num_products)

@@ -16,10 +16,10 @@ import numpy.typing as npt
 import pandas as pd
 
 from .agents.features import Impressions, impressions
-from .compare import Comparison
-from .evaluation import ctr_interval
+from .evaluation.compare import Comparison
+from .evaluation.online import ctr_interval
+from .evaluation.sweep import RESULT_COLUMNS
 from .logs import Logs
-from .sweep import RESULT_COLUMNS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

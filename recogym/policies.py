@@ -1,16 +1,14 @@
-"""Logging policies the log kernel runs without Python per event."""
+"""Logging policies the log driver runs without Python per event: ``None``
+(uniform), a fixed probability vector over products, and
+:class:`UserPopularity`."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Union
 
-import numpy as np
+from ._checks import check_non_negative_real
 
-from . import _core
-from .params import check_policy
-
-__all__ = ["UserPopularity", "LoggingPolicy", "kernel_policy"]
+__all__ = ["UserPopularity", "LoggingPolicy"]
 
 
 @dataclass(frozen=True)
@@ -23,27 +21,8 @@ class UserPopularity:
     epsilon: float = 0.01
 
     def __post_init__(self) -> None:
-        if isinstance(self.epsilon, bool) or not isinstance(self.epsilon, (int, float, np.floating)) \
-                or not math.isfinite(self.epsilon) or self.epsilon < 0:
-            raise ValueError(f"UserPopularity epsilon must be a finite number >= 0, got {self.epsilon!r}")
+        object.__setattr__(self, "epsilon", check_non_negative_real("UserPopularity epsilon", self.epsilon))
 
 
 #: None (uniform), a probability vector over products, or UserPopularity.
 LoggingPolicy = Union[None, UserPopularity, Any]
-
-
-def kernel_policy(policy: LoggingPolicy, num_products: int) -> tuple[int, np.ndarray, np.ndarray, float]:
-    """``(kind, cdf, probabilities, epsilon)`` as ``Engine.simulate_logs`` takes them."""
-    if policy is None:
-        probabilities = np.full(num_products, 1.0 / num_products)
-        kind, epsilon = _core.UNIFORM_POLICY, 0.0
-    elif isinstance(policy, UserPopularity):
-        probabilities = np.full(num_products, np.nan)
-        kind, epsilon = _core.USER_POPULARITY_POLICY, float(policy.epsilon)
-    else:
-        probabilities = check_policy(policy, num_products)
-        kind, epsilon = _core.FIXED_POLICY, 0.0
-    cdf = np.nan_to_num(probabilities).cumsum()
-    if cdf[-1] > 0:
-        cdf /= cdf[-1]
-    return kind, cdf, probabilities, epsilon

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, SupportsInt
+from typing import Any, NamedTuple, SupportsInt
 
 import numpy as np
 
-__all__ = ["Session", "Action", "Context"]
+from ._checks import check_action
+
+__all__ = ["Session", "Action", "Context", "UserBatch", "as_action"]
 
 
 class Context:
@@ -120,13 +122,22 @@ def as_action(choice: Any, num_products: int) -> Action:
     return Action(check_action(choice, num_products))
 
 
-def check_action(action: Any, num_products: int) -> int:
-    """``action`` as an int in [0, num_products), or a clear error."""
-    if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)):
-        raise TypeError(
-            f"action must be an integer product index in [0, {num_products}), "
-            f"got {action!r} of type {type(action).__name__}"
-        )
-    if not 0 <= action < num_products:
-        raise ValueError(f"action must be in [0, {num_products}) (num_products), got {action}")
-    return int(action)
+class UserBatch(NamedTuple):
+    """What each user of a batch has shown so far, one row per user: what a
+    batch agent sees (``act_batch``, ``policy``).
+
+    Attributes
+    ----------
+    view_counts : (B, P) float64 array
+        Organic views of each product since the user arrived.
+    last_view : (B,) int64 array
+        The product viewed last.
+    user_ids : (B,) int64 array
+    steps : (B,) int64 array
+        Impressions already shown to the user.
+    """
+
+    view_counts: np.ndarray
+    last_view: np.ndarray
+    user_ids: np.ndarray
+    steps: np.ndarray

@@ -90,7 +90,7 @@ def test_logs_do_not_depend_on_how_users_are_split(make_env):
 @pytest.mark.parametrize("chunk_rows", [1, 7, 1000])
 def test_logs_do_not_depend_on_chunk_size(make_env, monkeypatch, rng, chunk_rows):
     expected = make_env(random_seed=2, rng=rng).simulate(25, num_organic_users=3)
-    monkeypatch.setattr(recogym.logs, "_CHUNK_ROWS", chunk_rows)
+    monkeypatch.setattr(recogym.sim.simulate, "_CHUNK_ROWS", chunk_rows)
     got = make_env(random_seed=2, rng=rng).simulate(25, num_organic_users=3)
     for name in ("t", "u", "z", "v", "a", "c", "ps", "click_probability"):
         np.testing.assert_array_equal(getattr(got, name), getattr(expected, name))
@@ -106,15 +106,14 @@ def test_seed_contract_for_agents():
 @pytest.mark.parametrize("slots", [1, 5, 32])
 def test_lockstep_kernel_gives_the_sequential_rows(make_env, monkeypatch, slots):
     """Large catalogues step users in lockstep; after sorting by user the rows are the same."""
-    import recogym.env
-    from recogym.logs import simulate_logs
+    import recogym.sim.simulate as simulate
     from recogym.policies import UserPopularity
 
-    monkeypatch.setattr(recogym.env, "LOCKSTEP_SLOTS", slots)
+    monkeypatch.setattr(simulate, "LOCKSTEP_SLOTS", slots)
     env = make_env(random_seed=4, num_products=1200, K=7)
-    assert env._use_lockstep()
+    assert simulate.uses_lockstep(env.simulation)
     for policy in (None, UserPopularity(0.5)):
         lockstep = env.simulate(20, num_organic_users=4, first_user=9, policy=policy)
-        sequential = simulate_logs(env._engine, 9, 20, 4, policy)
+        sequential = simulate.simulate_logs(env.simulation.engine(1), 9, 20, 4, policy)
         for name in ("t", "u", "z", "v", "a", "c", "ps", "click_probability"):
             np.testing.assert_array_equal(getattr(lockstep, name), getattr(sequential, name))

@@ -121,7 +121,7 @@ def test_agent_logs_match_kernel_logs_for_the_same_policy(make_env):
             self.env = env
 
         def act(self, observation, reward, done):
-            return Action(self.env._engine.uniform_action(0), 0.1)
+            return Action(self.env._slots.uniform_action(0), 0.1)
 
     kernel_logs = make_env(random_seed=9).generate_logs(15, num_organic_offline_users=2)
     env = make_env(random_seed=9)

@@ -68,8 +68,8 @@ def test_register_envs_is_idempotent():
     for env_id in IDS:
         spec = gymnasium.spec(env_id)
         assert spec is before[env_id]
-        assert spec.entry_point.startswith("recogym.gym_env:")
-        assert spec.vector_entry_point.startswith("recogym.gym_vector:")
+        assert spec.entry_point.startswith("recogym.envs.gym_env:")
+        assert spec.vector_entry_point.startswith("recogym.envs.gym_vector:")
 
 
 @pytest.mark.parametrize("env_id", IDS)

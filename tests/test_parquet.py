@@ -11,7 +11,7 @@ import pytest
 
 import recogym
 import recogym.parquet
-from recogym.env import RecoEnv
+import recogym.sim.parallel as parallel
 from recogym.parallel import simulate_parallel
 from recogym.parquet import (
     LOG_SCHEMA,
@@ -109,15 +109,16 @@ def test_workers_do_not_change_the_file(tmp_path):
 
 
 def interrupt_second_simulate(monkeypatch, exception):
-    simulate, calls = RecoEnv.simulate, []
+    """The second chunk's simulation raises ``exception``."""
+    simulate, calls = parallel.simulate_logs, []
 
-    def failing(self, *args, **kwargs):
+    def failing(*args, **kwargs):
         calls.append(1)
         if len(calls) == 2:
             raise exception
-        return simulate(self, *args, **kwargs)
+        return simulate(*args, **kwargs)
 
-    monkeypatch.setattr(RecoEnv, "simulate", failing)
+    monkeypatch.setattr(parallel, "simulate_logs", failing)
 
 
 @pytest.mark.parametrize("exception", [KeyboardInterrupt(), MemoryError()])

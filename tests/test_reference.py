@@ -37,7 +37,7 @@ def test_user_stream_is_numpy_philox(make_env):
     env = make_env(random_seed=123, sigma_omega_initial=2.0)
     env.reset(99)
     generator = np.random.Generator(np.random.Philox(key=np.array([123, 99], dtype=np.uint64)))
-    np.testing.assert_array_equal(env._engine.state["omega"][0], 2.0 * generator.standard_normal(5))
+    np.testing.assert_array_equal(env._slots.engine.state["omega"][0], 2.0 * generator.standard_normal(5))
 
 
 @pytest.mark.parametrize("model", ["reco-gym-v1", "reco-gym-v0"])

@@ -73,10 +73,11 @@ def test_organic_views_follow_the_softmax(make_env, seed):
     env = make_env(random_seed=seed, sigma_omega=0.0, prob_organic_to_bandit=0.0, prob_leave_organic=1e-5,
                    sigma_mu_organic=1.0)
     env.reset(0)
-    omega = env._engine.state["omega"][0].copy()
+    omega = env._slots.engine.state["omega"][0].copy()
     views = np.array(env.step(None)[0].get_views())
     assert views.size > 20_000
-    logits = env._static["gamma"] @ omega + env._static["mu_organic"]
+    static = env.simulation.static
+    logits = static["gamma"] @ omega + static["mu_organic"]
     p = np.exp(logits - logits.max())
     p /= p.sum()
     counts = np.bincount(views, minlength=p.size)

@@ -1,12 +1,14 @@
-"""Agents' arguments: their defaults, and checks that name the argument."""
+"""Agents' arguments: their defaults, and the checks of
+:mod:`recogym._checks` applied to ``agent arg 'name'``."""
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from ..params import is_integer, is_real
+from .. import _checks
 
-__all__ = ["with_defaults", "check_probability", "check_positive", "check_non_negative", "check_positive_integer", "check_flag"]
+__all__ = ["with_defaults", "check_probability", "check_positive", "check_non_negative", "check_positive_integer",
+           "check_flag", "check_mf_settings"]
 
 
 def with_defaults(defaults: Mapping[str, Any], config: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -16,38 +18,33 @@ def with_defaults(defaults: Mapping[str, Any], config: Mapping[str, Any] | None)
     return {**defaults, **(config or {})}
 
 
+def _label(name: str) -> str:
+    return f"agent arg {name!r}"
+
+
 def check_probability(config: Mapping[str, Any], name: str) -> float:
-    value = config[name]
-    if not is_real(value) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"agent arg {name!r} must be a probability in [0, 1], got {value!r}")
-    return float(value)
+    return _checks.check_probability(_label(name), config[name])
 
 
 def check_positive(config: Mapping[str, Any], name: str) -> float:
-    value = config[name]
-    if not is_real(value) or not value > 0:
-        raise ValueError(f"agent arg {name!r} must be a number > 0, got {value!r}")
-    return float(value)
+    return _checks.check_positive_real(_label(name), config[name])
 
 
 def check_non_negative(config: Mapping[str, Any], name: str) -> float:
-    value = config[name]
-    if not is_real(value) or not value >= 0:
-        raise ValueError(f"agent arg {name!r} must be a number >= 0, got {value!r}")
-    return float(value)
+    return _checks.check_non_negative_real(_label(name), config[name])
 
 
 def check_positive_integer(config: Mapping[str, Any], name: str) -> int:
     value = config[name]
-    if not is_integer(value) or value < 1:
-        raise ValueError(f"agent arg {name!r} must be an integer >= 1, got {value!r}")
-    return int(value)
+    if not _checks.is_integer(value):
+        raise ValueError(f"{_label(name)} must be an integer >= 1, got {value!r}")
+    return _checks.check_int_at_least(_label(name), value, 1)
 
 
 def check_flag(config: Mapping[str, Any], name: str) -> bool:
     value = config[name]
     if not isinstance(value, bool):
-        raise TypeError(f"agent arg {name!r} must be True or False, got {value!r}")
+        raise TypeError(f"{_label(name)} must be True or False, got {value!r}")
     return value
 
 

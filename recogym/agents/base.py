@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ..logs import LogRow, Logs, logs_from_rows
-from ..params import Configuration, as_configuration, is_integer
-from ..session import Action, Session
+from .._checks import is_integer
+from ..logs import LogBuilder, Logs
+from ..params import Configuration, as_configuration
+from ..session import Action, Session, UserBatch
 
 __all__ = ["Agent", "BatchAgent", "UserBatch", "keyed_uniform"]
 
@@ -46,26 +47,6 @@ class Agent:
 
     def reset(self) -> None:
         """Forget the current user; called when a new user starts."""
-
-
-class UserBatch(NamedTuple):
-    """What each user of a batch has shown so far, one row per user.
-
-    Attributes
-    ----------
-    view_counts : (B, P) float64 array
-        Organic views of each product since the user arrived.
-    last_view : (B,) int64 array
-        The product viewed last.
-    user_ids : (B,) int64 array
-    steps : (B,) int64 array
-        Impressions already shown to the user.
-    """
-
-    view_counts: np.ndarray
-    last_view: np.ndarray
-    user_ids: np.ndarray
-    steps: np.ndarray
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -139,7 +120,7 @@ class BatchAgent(Agent):
         super().__init__(config)
         self.random_seed = self.config.get("random_seed", 0)
         self.with_ps_all = bool(self.config.get("with_ps_all", False))
-        self._pending: list[LogRow] = []
+        self._pending = LogBuilder()
         self._trained_user: int | None = None
         self.reset()
 
@@ -154,11 +135,21 @@ class BatchAgent(Agent):
 
     # -- acting --------------------------------------------------------------
 
+    def draw(self, batch: UserBatch, probabilities: np.ndarray) -> np.ndarray:
+        """One product per user of ``batch`` from the policy's
+        ``probabilities``, by inverse CDF of a uniform keyed by (seed, user,
+        step)."""
+        if len(batch.user_ids) == 1:  # one user: skip the array arithmetic
+            uniforms = np.array([keyed_uniform_one(self.random_seed, int(batch.user_ids[0]), int(batch.steps[0]))])
+        else:
+            uniforms = keyed_uniform(self.random_seed, batch.user_ids, batch.steps)
+        return choose(probabilities, uniforms)
+
     def act_batch(self, batch: UserBatch) -> tuple[np.ndarray, np.ndarray]:
         """Products for every user of ``batch`` and their propensities."""
         self._fit_pending()
         probabilities = self.policy(batch)
-        actions = choose(probabilities, keyed_uniform(self.random_seed, batch.user_ids, batch.steps))
+        actions = self.draw(batch, probabilities)
         return actions, probabilities[np.arange(len(actions)), actions]
 
     def act(self, observation: Session | None, reward: int | None, done: bool) -> Action:
@@ -168,8 +159,7 @@ class BatchAgent(Agent):
         batch = UserBatch(self._user_views[None, :], np.array([self._last_view]),
                           np.array([self._user_id]), np.array([self._user_step]))
         probabilities = self.policy(batch)
-        uniform = keyed_uniform_one(self.random_seed, self._user_id, self._user_step)
-        action = int(choose(probabilities, np.array([uniform]))[0])
+        action = int(self.draw(batch, probabilities)[0])
         self._user_step += 1
         return Action(action, probabilities[0, action], probabilities[0] if self.with_ps_all else ())
 
@@ -194,18 +184,17 @@ class BatchAgent(Agent):
         if observation:
             views = observation.get_views()
             times = observation.times if len(observation.times) == len(views) else [np.nan] * len(views)
-            self._pending.extend((time, observation.user, 0, view, -1, -1, np.nan, np.nan)
-                                 for time, view in zip(times, views))
+            self._pending.views(times, observation.user, views)
             self._trained_user = observation.user
         if action is not None:
             if reward is None:
                 raise TypeError(f"train() got action {action!r} with reward None")
-            # Any: None when no user is known yet, which logs_from_rows then refuses.
+            # Any: None when no user is known yet, which the logs' int64 column then refuses.
             user: Any = getattr(action, "u", self._trained_user)
-            ps = getattr(action, "ps", 1.0)
-            self._pending.append((getattr(action, "t", np.nan), user, 1, -1, int(action), int(reward), ps, np.nan))
+            self._pending.impression(getattr(action, "t", np.nan), user, int(action), int(reward),
+                                     getattr(action, "ps", 1.0))
 
     def _fit_pending(self) -> None:
-        if self._pending:
-            logs, self._pending = logs_from_rows(self._pending), []
+        if self._pending.rows:
+            logs, self._pending = self._pending.build(), LogBuilder()
             self.train_logs(logs)

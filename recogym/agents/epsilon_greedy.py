@@ -9,9 +9,14 @@ import numpy as np
 from ..logs import Logs
 from ._args import check_flag, check_probability, with_defaults
 from ._policy import proportional
-from .base import BatchAgent, UserBatch
+from .base import BatchAgent, UserBatch, choose, keyed_uniform
 
 __all__ = ["EpsilonGreedy", "epsilon_greedy_args"]
+
+# Offsets of the keyed streams of the exploration coin and of the explored
+# product from the agent's seed, so neither repeats the wrapped agent's draw.
+_COIN_STREAM = 0x5EED_C0
+_EXPLORE_STREAM = 0x5EED_E0
 
 epsilon_greedy_args = {
     "random_seed": 42,
@@ -73,13 +78,53 @@ class EpsilonGreedy(BatchAgent):
     def policy(self, batch: UserBatch) -> np.ndarray:
         self._fit_pending()
         self.agent._fit_pending()
-        followed = self.agent.policy(batch)
-        weights = 1.0 - followed if self.epsilon_select_worse else np.ones(followed.shape)
+        return self._mixture(self.agent.policy(batch))
+
+    def _mixture(self, followed: np.ndarray) -> np.ndarray:
+        weights = self._explore_weights(followed)
         if self.epsilon_pure_new:
             explore = _explore_other_than_drawn(followed, weights)
         else:
             explore = proportional(weights)
         return (1.0 - self.epsilon) * followed + self.epsilon * explore
+
+    def decide(self, batch: UserBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The products for every user of ``batch``, their propensities (the
+        exact mixture's) and whether each was explored.
+
+        The draw follows the policy's two branches, each from its own keyed
+        stream: the wrapped agent's product, then a coin that explores with
+        probability ``epsilon``, then the explored product.
+        """
+        self._fit_pending()
+        self.agent._fit_pending()
+        followed = self.agent.policy(batch)
+        rows = np.arange(len(batch.user_ids))
+        greedy = self.agent.draw(batch, followed)
+        weights = self._explore_weights(followed)
+        if self.epsilon_pure_new:
+            weights[rows, greedy] = 0.0
+        # Where nothing else is left to explore, the wrapper keeps the agent's product.
+        can_explore = weights.sum(axis=1) > 0
+        coin = keyed_uniform(self.random_seed + _COIN_STREAM, batch.user_ids, batch.steps) < self.epsilon
+        explored = coin & can_explore
+        explore = proportional(weights)
+        alternative = choose(explore, keyed_uniform(self.random_seed + _EXPLORE_STREAM, batch.user_ids, batch.steps))
+        actions = np.where(explored, alternative, greedy)
+        return actions, self._mixture(followed)[rows, actions], explored
+
+    def draw(self, batch: UserBatch, probabilities: np.ndarray) -> np.ndarray:
+        """:meth:`decide`'s products: the mixture ``probabilities`` drawn
+        branch by branch."""
+        actions, _, _ = self.decide(batch)
+        return actions
+
+    def act_batch(self, batch: UserBatch) -> tuple[np.ndarray, np.ndarray]:
+        actions, propensities, _ = self.decide(batch)
+        return actions, propensities
+
+    def _explore_weights(self, followed: np.ndarray) -> np.ndarray:
+        return 1.0 - followed if self.epsilon_select_worse else np.ones(followed.shape)
 
 
 def _explore_other_than_drawn(followed: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from ..logs import Logs
+from ..logs import EventKind, Logs
 
 __all__ = [
     "Impressions",
@@ -100,7 +100,7 @@ class _Timeline:
         user_of_row = np.repeat(np.arange(len(starts)), ends - starts)
         self.user_start = starts[user_of_row]
         self.user_end = ends[user_of_row]
-        self.organic = self.z == 0
+        self.organic = self.z == EventKind.ORGANIC
         last_organic = np.maximum.accumulate(np.where(self.organic, rows, -1)) if n else rows
         # The row of the user's latest view at or before each row, or -1.
         self.last_view_row = np.where(last_organic >= self.user_start, last_organic, -1)

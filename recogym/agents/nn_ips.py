@@ -86,7 +86,7 @@ class NnIpsAgent(ModelBasedAgent):
         if not len(clicked.actions):
             self.model = None
             return
-        n = int(np.count_nonzero(logs.z == 1))
+        n = int(np.count_nonzero(logs.impressions))
         views = torch.from_numpy(clicked.views)
         rows = torch.arange(len(clicked.actions))
         actions = torch.from_numpy(clicked.actions)

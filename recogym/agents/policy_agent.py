@@ -17,7 +17,7 @@ class PolicyAgent(Agent):
     """Acts with ``model.predict(view_counts, deterministic=True)``.
 
     The observation it hands the model is the one
-    :class:`~recogym.gym_env.CumulativeViewCounts` gives during training: the
+    :class:`~recogym.envs.gym_env.CumulativeViewCounts` gives during training: the
     user's view counts since they arrived, float32 of shape ``(P,)``. Any
     object with Stable-Baselines3's ``predict(observation, deterministic)``
     returning ``(action, state)`` works; this module imports neither

@@ -30,7 +30,7 @@ class PopularityAgent(BatchAgent):
         self.organic_views = np.zeros(self.num_products)
 
     def train_logs(self, logs: Logs) -> None:
-        views = logs.v[logs.z == 0]
+        views = logs.v[logs.organic]
         self.organic_views += np.bincount(views, minlength=self.num_products)
 
     def probabilities(self) -> np.ndarray:

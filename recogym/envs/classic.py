@@ -10,19 +10,18 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import _core
-from .logs import Logs, simulate_logs, simulate_logs_lockstep
-from .model import build_engine, build_static, legacy_mt19937
-from .params import Configuration, check_count, is_integer, resolve_env_args, seed_limit
-from .policies import LoggingPolicy, kernel_policy
-from .session import Action, Session, as_action, check_action
+from .._checks import MAX_USER_ID, check_action, check_count, check_seed, check_user_id, check_user_range
+from ..logs import LogBuilder, Logs
+from ..model import Simulation
+from ..params import MODEL_IDS, Configuration, resolve_env_args
+from ..policies import LoggingPolicy
+from ..session import Action, Session, as_action
+from ..sim.simulate import kernel_policy, log_engine, simulate_logs, uses_lockstep
+from ..sim.slots import Slots
 
 __all__ = ["RecoEnv", "RecoEnv0", "RecoEnv1", "make", "ENV_IDS", "MAX_USER_ID"]
 
-ENV_IDS = ("reco-gym-v1", "reco-gym-v0")
-MAX_USER_ID = 2**63 - 1
-LOCKSTEP_MIN_PRODUCTS = 1000
-LOCKSTEP_SLOTS = 32
+ENV_IDS = MODEL_IDS
 
 
 class RecoEnv:
@@ -37,9 +36,8 @@ class RecoEnv:
     model = ""
 
     def __init__(self) -> None:
-        # Both are set by init_gym; methods that run after its checks assert so.
         self.config: Configuration | None = None
-        self._engine: _core.Engine | None = None
+        self._simulation: Simulation | None = None
         self._in_episode = False
 
     # -- configuration ---------------------------------------------------
@@ -54,34 +52,34 @@ class RecoEnv:
         ValueError, TypeError
             If an argument is outside its allowed values.
         """
-        self.config = resolve_env_args(self.model, args)
-        self.num_products = self.config.num_products
-        self._static = build_static(self.model, self.config)
-        self._logging_agent = self.config.get("agent")
-        legacy_normal_time = self.config.rng == "legacy" and self.config.time_generator == "normal"
-        # 0.1.3.0's normal time generator keeps one stream that reseeding leaves alone.
-        self._time_generator = legacy_mt19937(self.config.random_seed) if legacy_normal_time else None
+        config = resolve_env_args(self.model, args)
+        self._simulation = Simulation.create(self.model, config)
+        self.config = config
+        self.num_products = config.num_products
+        self._logging_agent = config.get("agent")
         self.reset_random_seed()
+
+    @property
+    def simulation(self) -> Simulation:
+        """The configured model this env runs (for building other front ends
+        on the same users, such as :class:`~recogym.BatchEnv`)."""
+        return self._require_init()
+
+    def _require_init(self) -> Simulation:
+        if self._simulation is None:
+            raise RuntimeError(f"call init_gym(args) on this {self.model} env first")
+        return self._simulation
 
     def reset_random_seed(self, epoch: int = 0) -> None:
         """Restart the user stream: the next :meth:`reset` meets user 0 again,
         with draws seeded by ``random_seed + epoch``."""
-        config = self._require_init()
+        simulation = self._require_init()
         epoch = check_count("epoch", epoch)
-        if config.random_seed + epoch >= seed_limit(config.rng):
-            raise ValueError(f"random_seed + epoch must stay below {seed_limit(config.rng)} for "
-                             f"rng={config.rng!r}, got {config.random_seed} + {epoch}")
-        self._epoch = epoch
-        self._engine = build_engine(self.model, config, self._static, epoch=epoch,
-                                    time_generator=self._time_generator)
+        check_seed("random_seed + epoch", simulation.config.random_seed + epoch, simulation.config.rng)
+        self._simulation = simulation.reseeded(epoch)
+        self._slots = Slots(self._simulation, 1, record_views=True)
         self._next_user = 0
         self._in_episode = False
-
-    def _require_init(self) -> Configuration:
-        """The env's configuration; an error before :meth:`init_gym`."""
-        if self.config is None:
-            raise RuntimeError(f"call init_gym(args) on this {self.model} env first")
-        return self.config
 
     def _require_episode(self, method: str) -> None:
         if self.config is None:
@@ -94,6 +92,9 @@ class RecoEnv:
     def take_users(self, count: int) -> int:
         """Reserve the next ``count`` user ids (as ``count`` calls of
         :meth:`reset` would) and return the first."""
+        self._require_init()
+        count = check_count("count", count)
+        check_user_range(self._next_user, count, "the next user id + count")
         first, self._next_user = self._next_user, self._next_user + count
         return first
 
@@ -107,14 +108,14 @@ class RecoEnv:
         self._require_init()
         if user_id is None:
             user_id = self._next_user
-        elif not is_integer(user_id):
-            raise TypeError(f"user_id must be an integer in [0, {MAX_USER_ID}], got {user_id!r}")
-        elif not 0 <= user_id <= MAX_USER_ID:
-            raise ValueError(f"user_id must be in [0, {MAX_USER_ID}], got {user_id}")
-        self._user = int(user_id)
-        self._next_user = self._user + 1
-        assert self._engine is not None
-        self._engine.start(0, self._user)
+            if user_id > MAX_USER_ID:
+                raise ValueError(f"no user id is left after {MAX_USER_ID}: call reset(user_id) with an id "
+                                 f"in [0, {MAX_USER_ID}], or reset_random_seed()")
+        else:
+            user_id = check_user_id("user_id", user_id)
+        self._user = user_id
+        self._next_user = user_id + 1
+        self._slots.start_one(0, user_id, browse=False)
         self._in_episode = True
         self._first_step = True
         self._done = False
@@ -151,7 +152,6 @@ class RecoEnv:
             ``None`` after the first step.
         """
         self._require_episode("step")
-        assert self._engine is not None
         if self._done:
             return self._step_after_done(action)
         if self._first_step:
@@ -160,13 +160,14 @@ class RecoEnv:
                                  f"organic session), got {action!r}")
             self._first_step = False
             reward = None
+            self._slots.browse_one(0)
         else:
             if action is None:
                 raise TypeError(f"action must be an integer product index in [0, {self.num_products}); "
                                 "None is only for the first step of a user")
-            reward = self._engine.recommend(0, check_action(action, self.num_products))
-        observation = self._organic_session()
-        self._done = self._engine.slot_state(0) == _core.STOP_STATE
+            reward, _ = self._slots.recommend_one(0, check_action(action, self.num_products))
+        observation = self._session()
+        self._done = self._slots.has_left(0)
         self._left_on_arrival = self._done and reward is None
         self._last_observation, self._last_reward = observation, reward
         return observation, reward, self._done, {}
@@ -183,18 +184,11 @@ class RecoEnv:
                       "check done after step(None)", UserWarning, stacklevel=3)
         return None, None, True, {}
 
-    def _organic_session(self) -> Session | None:
-        assert self._engine is not None
-        count = self._engine.organic_session(0)
-        if count == 0:
+    def _session(self) -> Session | None:
+        _, views, times = self._slots.recorded_views()
+        if not len(views):
             return None
-        views, times = self._engine.session_buffers()
-        session = Session(views[:count].tolist(), times[:count].tolist(), self._user)
-        while count == len(views):
-            count = self._engine.organic_session(0)
-            session.extend(("pageview", view) for view in views[:count].tolist())
-            session.times.extend(times[:count].tolist())
-        return session
+        return Session(views.tolist(), times.tolist(), self._user)
 
     def step_offline(self, *_ignored: Any) -> tuple[Action | None, Session | None, int | None, bool, dict[str, Any]]:
         """One step under the logging policy: uniform random, or the ``agent``
@@ -217,26 +211,32 @@ class RecoEnv:
     def _logging_action(self) -> Action:
         if self._done:
             raise RuntimeError("this user is done: call reset() to start the next user before step_offline()")
-        assert self._engine is not None
         if self._logging_agent is not None:
             choice = as_action(self._logging_agent.act(self._last_observation, self._last_reward, self._done),
                                self.num_products)
             product, ps, ps_all = int(choice), choice.ps, choice.ps_all
         else:
-            product, ps, ps_all = self._engine.uniform_action(0), 1.0 / self.num_products, self._uniform_ps_all()
-        return Action(product, ps, ps_all, t=float(self._engine.state["time"][0]), u=self._user)
+            product, ps, ps_all = self._slots.uniform_action(0), 1.0 / self.num_products, self._uniform_ps_all()
+        return Action(product, ps, ps_all, t=self.current_time, u=self._user)
 
-    def _skip_phantom_action(self) -> None:
-        """In legacy mode, make the logging policy's draw that 0.1.3.0 makes
-        after a user's last step (for a log row it never shows), so later
-        users meet the same random numbers."""
-        assert self.config is not None and self._engine is not None
+    @property
+    def current_time(self) -> float:
+        """The time of the current user's next event."""
+        return float(self._slots.engine.state["time"][0])
+
+    def finish_offline_user(self) -> None:
+        """End the current user as 0.1.3.0's offline loops do: in legacy mode
+        the logging policy draws once more after the user's last step, for a
+        log row 0.1.3.0 never shows, so later users meet the same random
+        numbers. In the default mode users do not share a stream, and
+        nothing is drawn."""
+        assert self.config is not None
         if self.config.rng != "legacy":
             return
         if self._logging_agent is not None:
             self._logging_agent.act(self._last_observation, self._last_reward, True)
         else:
-            self._engine.uniform_action(0)
+            self._slots.uniform_action(0)
 
     def _uniform_policy(self) -> np.ndarray:
         return np.full(self.num_products, 1.0 / self.num_products)
@@ -248,8 +248,8 @@ class RecoEnv:
     def click_probability(self, action: int) -> float:
         """The true probability that the current user would click ``action`` now."""
         self._require_episode("click_probability")
-        assert self._engine is not None
-        return self._engine.click_probability(0, as_action(action, self.num_products))
+        return self._slots.click_probability(0, check_action(as_action(action, self.num_products),
+                                                              self.num_products))
 
     # -- many users --------------------------------------------------------
 
@@ -267,7 +267,7 @@ class RecoEnv:
         timeline. ``agent`` (default: the env's ``agent`` arg, else uniform
         random) chooses the actions.
         """
-        config = self._require_init()
+        config = self._require_init().config
         num_offline_users = check_count("num_offline_users", num_offline_users)
         num_organic_offline_users = check_count("num_organic_offline_users", num_organic_offline_users)
         agent = agent if agent is not None else self._logging_agent
@@ -277,7 +277,8 @@ class RecoEnv:
         if agent is None:
             return self.simulate(num_offline_users, num_organic_offline_users).to_pandas(
                 self._uniform_policy() if config.with_ps_all else None)
-        return self._agent_logs(agent, num_offline_users, num_organic_offline_users)
+        logs, ps_all = self._agent_logs(agent, num_offline_users, num_organic_offline_users)
+        return logs.to_pandas(ps_all if config.with_ps_all else None)
 
     def simulate(self, num_users: int, num_organic_users: int = 0, first_user: int = 0,
                  policy: LoggingPolicy = None) -> Logs:
@@ -285,80 +286,49 @@ class RecoEnv:
         every impression) of ``num_users`` users from ``first_user`` on.
 
         ``policy`` is a fixed probability vector over products,
-        :class:`~recogym.policies.UserPopularity`, or ``None`` for uniform. In legacy mode users continue the env's one random stream.
+        :class:`~recogym.policies.UserPopularity`, or ``None`` for uniform. In
+        legacy mode users continue the env's one random stream.
         """
-        config = self._require_init()
-        assert self._engine is not None
+        simulation = self._require_init()
         num_users = check_count("num_users", num_users)
         num_organic_users = check_count("num_organic_users", num_organic_users)
         first_user = check_count("first_user", first_user)
-        if first_user + num_users + num_organic_users > MAX_USER_ID + 1:
-            raise ValueError(f"user ids must stay below 2**63: first_user + num_organic_users + num_users "
-                             f"= {first_user + num_users + num_organic_users}")
+        check_user_range(first_user, num_users + num_organic_users,
+                         "first_user + num_organic_users + num_users")
         kernel_policy(policy, self.num_products)  # validates before any draw
         self._in_episode = False
-        self._engine.state["markov_state"][0] = _core.EMPTY_SLOT
+        # Legacy users continue the env's own stream; the others run anywhere.
+        engine = log_engine(simulation) if uses_lockstep(simulation) else self._slots.engine
         with tqdm(total=num_users + num_organic_users, desc="Users", disable=None, leave=False) as progress:
-            if self._use_lockstep():
-                engine = build_engine(self.model, config, self._static, num_slots=LOCKSTEP_SLOTS,
-                                      epoch=self._epoch)
-                return simulate_logs_lockstep(engine, first_user, num_users, num_organic_users, policy,
-                                              progress=progress)
-            return simulate_logs(self._engine, first_user, num_users, num_organic_users, policy,
-                                 progress=progress)
+            return simulate_logs(engine, first_user, num_users, num_organic_users, policy, progress=progress)
 
-    def _use_lockstep(self) -> bool:
-        # Large catalogues: organic events dominate, and reading Gamma once
-        # for many users pays for the stepping in lockstep.
-        assert self.config is not None
-        return (self.model == "reco-gym-v1" and self.config.rng == "default"
-                and self.num_products >= LOCKSTEP_MIN_PRODUCTS)
-
-    def _agent_logs(self, agent: Any, num_offline_users: int, num_organic_offline_users: int) -> pd.DataFrame:
-        assert self.config is not None and self._engine is not None
+    def _agent_logs(self, agent: Any, num_offline_users: int, num_organic_offline_users: int) -> tuple[Logs, list[Any]]:
         saved_agent, self._logging_agent = self._logging_agent, agent
-        rows: dict[str, list[Any]] = {name: [] for name in ("t", "u", "z", "v", "a", "c", "ps", "ps-a")}
+        builder = LogBuilder()
 
         def store_views(observation: Session | None) -> None:
-            if observation is None:
-                return
-            for (_, view), time in zip(observation, observation.times):
-                for name, value in zip(rows, (time, observation.user, "organic", view, None, None, np.nan, None)):
-                    rows[name].append(value)
+            if observation is not None:
+                builder.views(observation.times, observation.user, observation.get_views())
 
         try:
             total = num_organic_offline_users + num_offline_users
             for user in tqdm(range(total), desc="Users", disable=None, leave=False):
                 self.reset(user)
-                time = self._engine.state["time"][0]
                 action, observation, reward, done, _ = self.step_offline()
                 store_views(observation)
                 if user < num_organic_offline_users:
                     continue
                 while not done:
-                    time = self._engine.state["time"][0]
+                    time = self.current_time
                     action, observation, reward, done, _ = self.step_offline()
-                    assert action is not None  # only a user's first step has none
-                    for name, value in zip(rows, (time, user, "bandit", None, int(action), reward,
-                                                  action.ps, action.ps_all)):
-                        rows[name].append(value)
+                    assert action is not None and reward is not None  # only a user's first step has none
+                    builder.impression(time, user, int(action), reward, action.ps, ps_all=action.ps_all)
                     store_views(observation)
-                self._skip_phantom_action()
+                self.finish_offline_user()
         finally:
             self._logging_agent = saved_agent
             self._in_episode = False
-        frame = pd.DataFrame({
-            "t": np.array(rows["t"], dtype=np.float64),
-            "u": np.array(rows["u"], dtype=np.int64),
-            "z": pd.Categorical(rows["z"], categories=["organic", "bandit"]),
-            "v": pd.array(rows["v"], dtype="Int32"),
-            "a": pd.array(rows["a"], dtype="Int32"),
-            "c": pd.array(rows["c"], dtype="Int8"),
-            "ps": np.array(rows["ps"], dtype=np.float64),
-        })
-        if self.config.with_ps_all:
-            frame["ps-a"] = rows["ps-a"]
-        return frame
+        return builder.build(), builder.ps_all
 
 
 class RecoEnv1(RecoEnv):
@@ -422,6 +392,6 @@ def make(env_id: str) -> RecoEnv:
     Call ``init_gym(args)`` on it before use, as with ``gym.make`` in RecoGym.
     """
     envs = {"reco-gym-v1": RecoEnv1, "reco-gym-v0": RecoEnv0}
-    if env_id not in envs:
+    if not isinstance(env_id, str) or env_id not in envs:
         raise ValueError(f"unknown env id {env_id!r}; choose one of {ENV_IDS}")
     return envs[env_id]()

@@ -5,11 +5,11 @@ from typing import Any
 
 import numpy as np
 
-from . import _core
-from .agents.base import UserBatch
-from .env import RecoEnv
-from .model import build_engine
-from .params import check_count
+from .._checks import check_actions, check_count, check_positive_int, check_slots, check_user_range
+from .. import _core
+from ..session import UserBatch
+from ..sim.slots import Slots
+from .classic import RecoEnv
 
 __all__ = ["BatchEnv", "evaluate_batch"]
 
@@ -32,59 +32,53 @@ class BatchEnv:
     """
 
     def __init__(self, env: RecoEnv, num_envs: int = 1024) -> None:
-        config = env._require_init()
-        num_envs = check_count("num_envs", num_envs)
-        if num_envs < 1:
-            raise ValueError(f"num_envs must be at least 1, got {num_envs}")
+        if not isinstance(env, RecoEnv):
+            raise TypeError(f"env must be an initialised RecoEnv, got {type(env).__name__}")
+        num_envs = check_positive_int("num_envs", num_envs)
         self.num_envs = num_envs
         self.num_products = env.num_products
-        self._engine = build_engine(env.model, config, env._static, num_slots=num_envs, epoch=env._epoch,
-                                    time_generator=env._time_generator)
-        self._state = self._engine.state
-        self.view_counts = np.zeros((num_envs, env.num_products))
-        self.steps = np.zeros(num_envs, dtype=np.int64)
+        self._slots = Slots(env.simulation, num_envs, count_views=True, count_steps=True)
+        self.view_counts = self._slots.view_counts
+        self.steps = self._slots.steps
         self._next_user = self._end_user = 0
 
     def start(self, num_users: int, first_user: int = 0) -> None:
         """Fill the slots with the first of ``num_users`` users."""
         num_users = check_count("num_users", num_users)
         first_user = check_count("first_user", first_user)
-        self._state["markov_state"][:] = _core.EMPTY_SLOT
+        check_user_range(first_user, num_users, "first_user + num_users")
+        self._slots.markov_state[:] = _core.EMPTY_SLOT
         self._end_user = first_user + num_users
-        self._next_user = self._engine.begin_users(np.arange(self.num_envs, dtype=np.int64), first_user,
-                                                   self._end_user, self.view_counts, self.steps)
+        self._next_user = self._slots.start(self._slots.all_slots, first_user, self._end_user)
 
     def active_slots(self) -> np.ndarray:
         """The slots whose user waits for a recommendation."""
-        return np.flatnonzero(self._state["markov_state"] == _core.BANDIT_STATE)
+        return self._slots.waiting()
 
-    def observe(self, slots: np.ndarray) -> UserBatch:
+    def _check_slots(self, slots: Any) -> np.ndarray:
+        return check_slots("slots", slots, self.num_envs, self._slots.markov_state, _core.BANDIT_STATE,
+                           "waits for a recommendation (see active_slots())")
+
+    def observe(self, slots: Any) -> UserBatch:
         """What the users in ``slots`` have shown so far."""
+        slots = self._check_slots(slots)
         every = len(slots) == self.num_envs
         return UserBatch(
             self.view_counts if every else self.view_counts[slots],
-            self._state["last_view"][slots],
-            self._state["user_id"][slots],
+            self._slots.last_view[slots],
+            self._slots.user_ids[slots],
             self.steps[slots],
         )
 
-    def recommend(self, slots: np.ndarray, actions: Any) -> tuple[np.ndarray, np.ndarray]:
+    def recommend(self, slots: Any, actions: Any) -> tuple[np.ndarray, np.ndarray]:
         """Show ``actions`` to the users in ``slots``; users who leave are
         replaced. Returns the clicks and the true click probabilities."""
-        actions = np.asarray(actions)
-        if actions.shape != slots.shape or not np.issubdtype(actions.dtype, np.integer):
-            raise ValueError(f"actions must be an integer array of shape {slots.shape}, got "
-                             f"{actions.dtype} of shape {actions.shape}")
-        if actions.size and (actions.min() < 0 or actions.max() >= self.num_products):
-            raise ValueError(f"actions must be in [0, {self.num_products}) (num_products)")
-        clicks = np.empty(len(slots), dtype=np.int8)
-        click_probability = np.empty(len(slots))
-        self._engine.recommend_batch(slots, actions.astype(np.int64, copy=False), clicks, click_probability,
-                                     self.view_counts, self.steps)
-        finished = slots[self._state["markov_state"][slots] == _core.STOP_STATE]
+        slots = self._check_slots(slots)
+        actions = check_actions("actions", actions, len(slots), self.num_products)
+        clicks, click_probability = self._slots.recommend(slots, actions)
+        finished = self._slots.finished(slots)
         if finished.size:
-            self._next_user = self._engine.begin_users(finished, self._next_user, self._end_user,
-                                                       self.view_counts, self.steps)
+            self._next_user = self._slots.start(finished, self._next_user, self._end_user)
         return clicks, click_probability
 
 

@@ -2,8 +2,8 @@
 
 ``gymnasium.make('recogym/RecoGym-v1', num_products=100)`` builds a
 :class:`RecoGymEnv1`; ``gymnasium.make_vec`` builds the native vector env of
-:mod:`recogym.gym_vector`. Both are thin layers over the same
-:class:`~recogym._core.Engine` as the classic env.
+:mod:`recogym.envs.gym_vector`. Both step through the same driver as the
+classic env (:class:`~recogym.sim.slots.Slots`).
 """
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
-from . import _core
-from .model import build_engine, build_static
-from .params import Configuration, is_integer, resolve_env_args
-from .session import check_action
+from .. import _core
+from .._checks import MAX_USER_ID, check_action, check_user_id
+from ..model import Simulation
+from ..params import Configuration, resolve_env_args
+from ..sim.slots import Slots
 
 __all__ = [
     "RecoGymEnv",
@@ -38,8 +39,6 @@ VIEW_COUNT_HIGH = float(np.finfo(np.float32).max)
 #: Users drawn at reset have ids below this; ids count up from there when a
 #: user leaves before their first recommendation, far below 2**63.
 USER_ID_DRAW_LIMIT = 2**62
-
-_MAX_USER_ID = 2**63 - 1
 
 
 def gymnasium_config(model: str, env_args: dict[str, Any]) -> Configuration:
@@ -70,12 +69,7 @@ def check_reset_user(options: dict[str, Any] | None) -> int | None:
     """The ``user_id`` of reset's options, checked, or None."""
     if options is None or options.get("user_id") is None:
         return None
-    user_id = options["user_id"]
-    if not is_integer(user_id):
-        raise TypeError(f"options['user_id'] must be an integer in [0, {_MAX_USER_ID}], got {user_id!r}")
-    if not 0 <= user_id <= _MAX_USER_ID:
-        raise ValueError(f"options['user_id'] must be in [0, {_MAX_USER_ID}], got {user_id}")
-    return int(user_id)
+    return check_user_id("options['user_id']", options["user_id"])
 
 
 class RecoGymEnv(gymnasium.Env[np.ndarray, np.int64]):
@@ -130,7 +124,7 @@ class RecoGymEnv(gymnasium.Env[np.ndarray, np.int64]):
         self.render_mode = None
         self.config = gymnasium_config(self.model, env_args)
         self.num_products = self.config.num_products
-        self._engine = build_engine(self.model, self.config, build_static(self.model, self.config))
+        self._slots = Slots(Simulation.create(self.model, self.config), 1, record_views=True)
         self.action_space = spaces.Discrete(self.num_products)
         self.observation_space = view_count_space(self.num_products)
         self._user_id: int | None = None
@@ -142,40 +136,30 @@ class RecoGymEnv(gymnasium.Env[np.ndarray, np.int64]):
         user_id = check_reset_user(options)
         if user_id is None:
             user_id = int(self.np_random.integers(USER_ID_DRAW_LIMIT))
-        while True:
-            self._engine.start(0, user_id)
-            views = self._organic_session()
-            if self._engine.slot_state(0) != _core.STOP_STATE:
-                break
-            if user_id == _MAX_USER_ID:
-                raise ValueError(f"user {user_id} left before a recommendation and is the last user id")
-            user_id += 1
-        self._user_id = user_id
+        self._slots.start_one(0, user_id, replace_leavers=True)
+        if self._slots.markov_state[0] == _core.EMPTY_SLOT:
+            raise ValueError(f"every user from {user_id} to {MAX_USER_ID}, the last id, left before a "
+                             "recommendation")
+        self._user_id = int(self._slots.user_ids[0])
         self._terminated = False
-        return self._view_counts(views), {"user_id": user_id, "views": views}
+        views = self._views()
+        return self._view_counts(views), {"user_id": self._user_id, "views": views}
 
     def step(self, action: int | np.integer) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self._terminated:
             raise RuntimeError("call reset() before step(): " + (
                 "the user has left" if self._user_id is not None else "no user yet"))
-        if isinstance(action, np.ndarray) and action.shape == ():
-            action = action[()]
         action = check_action(action, self.num_products)
-        click_probability = self._engine.click_probability(0, action)
-        click = self._engine.recommend(0, action)
-        views = self._organic_session()
-        self._terminated = self._engine.slot_state(0) == _core.STOP_STATE
+        click, click_probability = self._slots.recommend_one(0, action)
+        views = self._views()
+        self._terminated = self._slots.has_left(0)
         info = {"user_id": self._user_id, "views": views, "click_probability": click_probability}
         return self._view_counts(views), float(click), self._terminated, False, info
 
-    def _organic_session(self) -> list[int]:
-        count = self._engine.organic_session(0)
-        buffer, _ = self._engine.session_buffers()
-        views: list[int] = buffer[:count].tolist()
-        while count == len(buffer):
-            count = self._engine.organic_session(0)
-            views.extend(buffer[:count].tolist())
-        return views
+    def _views(self) -> list[int]:
+        _, views, _ = self._slots.recorded_views()
+        listed: list[int] = views.tolist()
+        return listed
 
     def _view_counts(self, views: list[int]) -> np.ndarray:
         return np.bincount(views, minlength=self.num_products).astype(np.float32)
@@ -277,6 +261,6 @@ def register_envs() -> None:
         suffix = model[-1]
         gymnasium.register(
             id=env_id,
-            entry_point=f"recogym.gym_env:RecoGymEnv{suffix}",
-            vector_entry_point=f"recogym.gym_vector:RecoGymVectorEnv{suffix}",
+            entry_point=f"recogym.envs.gym_env:RecoGymEnv{suffix}",
+            vector_entry_point=f"recogym.envs.gym_vector:RecoGymVectorEnv{suffix}",
         )

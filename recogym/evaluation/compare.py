@@ -20,17 +20,16 @@ import numpy.typing as npt
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .batch import BatchEnv
-from .env import ENV_IDS, RecoEnv, make
-from .evaluation import ctr_interval, train_offline
-from .params import check_count, check_positive
-from .session import as_action
+from .._checks import check_choice, check_count, check_positive_int, check_seed
+from ..envs.batch import BatchEnv
+from ..envs.classic import ENV_IDS, RecoEnv, make
+from ..session import as_action
+from .online import ctr_interval, train_offline
 
 __all__ = ["Comparison", "compare", "verify_agents"]
 
 # Bootstrap replicates times users resampled at once: bounds the memory used.
 _BOOTSTRAP_CHUNK = 1 << 22
-_SEED_LIMIT = 2**64
 
 Counts = npt.NDArray[np.int64]
 Ctrs = npt.NDArray[np.float64]
@@ -149,14 +148,13 @@ def compare(
     ...                  10_000, seed=42)  # doctest: +SKIP
     >>> result.differences  # doctest: +SKIP
     """
-    seed = _check_seed(seed)
-    if model not in ENV_IDS:
-        raise ValueError(f"model must be one of {ENV_IDS}, got {model!r}")
-    num_online_users = check_positive("num_online_users", num_online_users)
+    seed = check_seed("seed", seed)
+    check_choice("model", model, ENV_IDS)
+    num_online_users = check_positive_int("num_online_users", num_online_users)
     num_offline_users = check_count("num_offline_users", num_offline_users)
     num_organic_offline_users = check_count("num_organic_offline_users", num_organic_offline_users)
-    num_bootstrap = check_positive("num_bootstrap", num_bootstrap)
-    num_envs = check_positive("num_envs", num_envs)
+    num_bootstrap = check_positive_int("num_bootstrap", num_bootstrap)
+    num_envs = check_positive_int("num_envs", num_envs)
     if not isinstance(train, bool):
         raise TypeError(f"train must be True or False, got {train!r}")
     _check_agents(agents)
@@ -217,21 +215,13 @@ def verify_agents(env: RecoEnv, number_of_users: int, agents: Mapping[str, Any])
     """
     if not isinstance(env, RecoEnv):
         raise TypeError(f"env must be an initialised RecoEnv, got {type(env).__name__}")
-    env._require_init()
-    number_of_users = check_positive("number_of_users", number_of_users)
-    _check_agents(agents)
     _require_paired_users(env, "env")
+    number_of_users = check_positive_int("number_of_users", number_of_users)
+    _check_agents(agents)
     clicks, impressions = _online_outcomes(env, agents, 0, number_of_users, 1024, None, 0)
     table = _ctr_table(list(agents), clicks, impressions)
     return pd.DataFrame({"Agent": table["agent"], "0.025": table["q0.025"], "0.500": table["median"],
                          "0.975": table["q0.975"]})
-
-
-def _check_seed(seed: Any) -> int:
-    checked = check_count("seed", seed)
-    if checked >= _SEED_LIMIT:
-        raise ValueError(f"seed must be in [0, 2**64), got {checked}")
-    return checked
 
 
 def _check_agents(agents: Any) -> None:
@@ -245,10 +235,9 @@ def _check_agents(agents: Any) -> None:
 
 
 def _require_paired_users(env: RecoEnv, parameter: str) -> None:
-    assert env.config is not None
-    if env.config.rng != "default":
+    if env.simulation.legacy:
         raise ValueError(f"{parameter}: agents are paired on the same users, which needs each user's own random "
-                         f"stream: rng must be 'default', got {env.config.rng!r} (legacy users share one stream)")
+                         "stream: rng must be 'default', got 'legacy' (legacy users share one stream)")
 
 
 def _online_outcomes(env: RecoEnv, agents: Mapping[str, Any], first_user: int, num_users: int, num_envs: int,

@@ -21,12 +21,13 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .agents.base import BatchAgent, UserBatch, choose, keyed_uniform_one
-from .agents.epsilon_greedy import EpsilonGreedy
-from .env import RecoEnv
-from .evaluation import ctr_interval
-from .logs import LogRow, Logs, logs_from_rows
-from .params import check_count, check_positive
+from .._checks import check_count, check_positive_int
+from ..agents.base import BatchAgent
+from ..agents.epsilon_greedy import EpsilonGreedy
+from ..envs.classic import RecoEnv
+from ..logs import LogBuilder, Logs
+from ..session import UserBatch
+from .online import ctr_interval
 
 if TYPE_CHECKING:  # matplotlib is imported only when plotting
     from matplotlib.figure import Figure
@@ -43,11 +44,6 @@ __all__ = [
 
 #: 0.1.3.0's ``EvolutionEpsilons``.
 EVOLUTION_EPSILONS = (0.00, 0.01, 0.02, 0.03, 0.05, 0.08)
-
-# Offsets of the keyed streams of the exploration coin and of the explored
-# product from the agent's own seed, so neither repeats the agent's draw.
-_COIN_STREAM = 0x5EED_C0
-_EXPLORE_STREAM = 0x5EED_E0
 
 
 class TrainingApproach(enum.Enum):
@@ -106,20 +102,20 @@ def select_training_logs(history: Sequence[StepLogs], approach: TrainingApproach
         raise ValueError("history must hold at least the initial training logs")
     if not isinstance(approach, TrainingApproach):
         raise ValueError(f"approach must be a TrainingApproach, got {approach!r}")
-    check_positive("sliding_window_samples", sliding_window_samples)
+    check_positive_int("sliding_window_samples", sliding_window_samples)
     if approach is TrainingApproach.LAST_STEP:
         return history[-1].logs
-    logs = _concatenate([part.logs for part in history])
+    logs = Logs.concatenate([part.logs for part in history])
     if approach is TrainingApproach.ALL_DATA:
         return logs
-    impression = logs.z == 1
+    impression = logs.impressions
     if approach is TrainingApproach.ALL_EXPLORATION_DATA:
         chosen = np.concatenate([part.explored for part in history])
     else:
         rank_from_end = np.cumsum(impression[::-1])[::-1]
         chosen = impression & (rank_from_end <= sliding_window_samples)
     kept_users = np.unique(logs.u[chosen])
-    return _subset(logs, chosen | (~impression & np.isin(logs.u, kept_users)))
+    return logs.take(chosen | (~impression & np.isin(logs.u, kept_users)))
 
 
 def evaluate_agent(
@@ -178,13 +174,13 @@ def evaluate_agent(
     num_initial_train_users = check_count("num_initial_train_users", num_initial_train_users)
     num_step_users = check_count("num_step_users", num_step_users)
     num_steps = check_count("num_steps", num_steps)
-    check_positive("sliding_window_samples", sliding_window_samples)
+    check_positive_int("sliding_window_samples", sliding_window_samples)
     untrained = EpsilonGreedy({**(epsilon_args or {}), "epsilon": epsilon}, agent)
 
     initial = env.simulate(num_initial_train_users, first_user=env.take_users(num_initial_train_users))
-    history = [StepLogs(initial, initial.z == 1)]
+    history = [StepLogs(initial, initial.impressions)]
     acting = _trained(untrained, initial)
-    training_impressions = int((initial.z == 1).sum())
+    training_impressions = int(initial.impressions.sum())
     rows = []
     for step in tqdm(range(num_steps), desc="Evolution", disable=None, leave=False):
         step_logs = _run_step(env, acting, num_step_users)
@@ -193,7 +189,7 @@ def evaluate_agent(
         if step + 1 < num_steps:
             selected = select_training_logs(history, training_approach, sliding_window_samples)
             acting = _trained(untrained, selected)
-            training_impressions = int((selected.z == 1).sum())
+            training_impressions = int(selected.impressions.sum())
     return pd.DataFrame(rows, columns=_COLUMNS)
 
 
@@ -274,7 +270,7 @@ _COLUMNS = ["step", "approach", "epsilon", "clicks", "impressions", "median", "q
 
 def _step_row(step: int, approach: TrainingApproach, epsilon: float, step_logs: StepLogs,
               training_impressions: int) -> list[Any]:
-    impression = step_logs.logs.z == 1
+    impression = step_logs.logs.impressions
     clicked = impression & (step_logs.logs.c == 1)
     greedy = impression & ~step_logs.explored
     clicks, impressions = int(clicked.sum()), int(impression.sum())
@@ -294,16 +290,14 @@ def _run_step(env: RecoEnv, agent: EpsilonGreedy, num_users: int) -> StepLogs:
     """The events of ``agent`` acting on the env's next ``num_users`` users.
 
     The agent acts one user at a time through the classic env, because the
-    logs need every organic view in order, and it draws the branch itself:
-    first the product the wrapped agent would show, then, with probability
-    epsilon, an explored one instead. The logged propensity is the
-    wrapper's exact mixture probability.
+    logs need every organic view in order. Its :meth:`~recogym.agents.EpsilonGreedy.decide`
+    tells which impressions it explored; the logged propensity is its exact
+    mixture probability.
     """
-    rows: list[LogRow] = []
+    builder = LogBuilder()
     explored: list[bool] = []
     first_user = env.take_users(num_users)
     num_products = env.num_products
-    seed = int(agent.random_seed)
     for user in range(first_user, first_user + num_users):
         env.reset(user)
         view_counts = np.zeros(num_products)
@@ -311,44 +305,20 @@ def _run_step(env: RecoEnv, agent: EpsilonGreedy, num_users: int) -> StepLogs:
         observation, _, done, _ = env.step(None)
         while True:
             if observation:
-                for view, time in zip(observation.get_views(), observation.times):
-                    rows.append((time, user, 0, view, -1, -1, np.nan, np.nan))
-                    explored.append(False)
-                    view_counts[view] += 1.0
-                    last_view, last_time = view, time
+                views = observation.get_views()
+                builder.views(observation.times, user, views)
+                explored.extend([False] * len(views))
+                np.add.at(view_counts, views, 1.0)
+                last_view, last_time = views[-1], observation.times[-1]
             if done:
                 break
             batch = UserBatch(view_counts[None, :], np.array([last_view]), np.array([user]),
                               np.array([impressions]))
-            action, exploring = _draw(agent, batch, seed, user, impressions)
-            propensity = float(agent.policy(batch)[0, action])
+            actions, propensities, exploring = agent.decide(batch)
+            action = int(actions[0])
             click_probability = env.click_probability(action)
             observation, reward, done, _ = env.step(action)
-            rows.append((last_time, user, 1, -1, action, int(reward or 0), propensity, click_probability))
-            explored.append(exploring)
+            builder.impression(last_time, user, action, int(reward or 0), float(propensities[0]), click_probability)
+            explored.append(bool(exploring[0]))
             impressions += 1
-    return StepLogs(logs_from_rows(rows), np.array(explored, dtype=bool))
-
-
-def _draw(agent: EpsilonGreedy, batch: UserBatch, seed: int, user: int, step: int) -> tuple[int, bool]:
-    followed = agent.agent.policy(batch)
-    greedy = int(choose(followed, np.array([keyed_uniform_one(seed, user, step)]))[0])
-    if keyed_uniform_one(seed + _COIN_STREAM, user, step) >= agent.epsilon:
-        return greedy, False
-    weights = 1.0 - followed[0] if agent.epsilon_select_worse else np.ones(followed.shape[1])
-    if agent.epsilon_pure_new:
-        if weights.sum() - weights[greedy] <= 0:
-            return greedy, False  # nothing else to explore: the wrapper keeps the agent's product
-        weights[greedy] = 0.0
-    explore = weights / weights.sum() if weights.sum() > 0 else np.full(len(weights), 1.0 / len(weights))
-    uniform = keyed_uniform_one(seed + _EXPLORE_STREAM, user, step)
-    return int(choose(explore[None, :], np.array([uniform]))[0]), True
-
-
-def _concatenate(parts: Sequence[Logs]) -> Logs:
-    return Logs(**{name: np.concatenate([getattr(part, name) for part in parts])
-                   for name in Logs.__dataclass_fields__})
-
-
-def _subset(logs: Logs, mask: np.ndarray) -> Logs:
-    return Logs(**{name: getattr(logs, name)[mask] for name in Logs.__dataclass_fields__})
+    return StepLogs(builder.build(), np.array(explored, dtype=bool))

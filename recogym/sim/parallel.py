@@ -17,11 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from .env import ENV_IDS, MAX_USER_ID, RecoEnv, make
-from .logs import Logs
-from .model import expected_events_per_user, transition_cdf
-from .params import OPTIONAL_ARGS, Configuration, check_count, check_positive, defaults_for, resolve_env_args
-from .policies import LoggingPolicy, kernel_policy
+from .._checks import check_choice, check_count, check_executor, check_positive_int, check_user_range
+from ..logs import Logs
+from ..model import Simulation, expected_events_per_user, transition_cdf
+from ..params import MODEL_IDS, OPTIONAL_ARGS, Configuration, defaults_for, resolve_env_args
+from ..policies import LoggingPolicy
+from .simulate import kernel_policy, log_engine, simulate_logs
 
 __all__ = ["simulate_parallel", "SimulationJob", "default_chunk_users", "TARGET_CHUNK_ROWS"]
 
@@ -58,8 +59,7 @@ def _resolve_simulation_args(model: str, env_args: Mapping[str, Any] | None) -> 
         For an unknown ``model``, an argument outside its allowed values, or
         an ``agent`` (chunks run under ``policy``).
     """
-    if model not in ENV_IDS:
-        raise ValueError(f"model must be one of {ENV_IDS}, got {model!r}")
+    check_choice("model", model, MODEL_IDS)
     config = resolve_env_args(model, env_args)
     if config.get("agent") is not None:
         raise ValueError(
@@ -77,7 +77,7 @@ class SimulationJob:
     and logging policy, cut into which chunks, run where.
 
     Build it with :meth:`plan`. :meth:`chunks` streams the logs chunk by
-    chunk, in user order, which is how :func:`recogym.parquet.write_logs`
+    chunk, in user order, which is how :func:`recogym.io.parquet.write_logs`
     keeps its memory bounded.
     """
 
@@ -115,16 +115,12 @@ class SimulationJob:
         config = _resolve_simulation_args(model, env_args)
         num_users = check_count("num_users", num_users)
         num_organic_users = check_count("num_organic_users", num_organic_users)
-        if num_organic_users + num_users > MAX_USER_ID + 1:
-            raise ValueError("user ids must stay below 2**63: num_organic_users + num_users = "
-                             f"{num_organic_users + num_users}")
+        check_user_range(0, num_organic_users + num_users, "num_organic_users + num_users")
         kernel_policy(policy, config.num_products)  # validates the policy as env.simulate does
-        workers = check_positive("workers", workers)
+        workers = check_positive_int("workers", workers)
         chunk_users = (default_chunk_users(config) if chunk_users is None
-                       else check_positive("chunk_users", chunk_users))
-        if executor is not None and not isinstance(executor, concurrent.futures.Executor):
-            raise TypeError(f"executor must be a concurrent.futures.Executor (such as a dask "
-                            f"distributed Client's get_executor()), got {executor!r}")
+                       else check_positive_int("chunk_users", chunk_users))
+        check_executor(executor)
         if config.rng == "legacy" and (workers > 1 or executor is not None):
             warnings.warn("rng='legacy' runs sequentially in this process: 0.1.3.0's random stream is "
                           "shared by all users, so they cannot be split across workers; workers and "
@@ -149,10 +145,10 @@ class SimulationJob:
         return self._chunks_on_executor()
 
     def _chunks_in_process(self) -> Generator[Logs, None, None]:
-        # One env for every chunk: in legacy mode its stream carries from chunk to chunk.
-        env = _make_env(self.model, self.config)
+        # One engine for every chunk: in legacy mode its stream carries from chunk to chunk.
+        engine = log_engine(Simulation.create(self.model, self.config))
         for lo, hi in self.bounds():
-            yield _simulate(env, lo, hi, self.num_organic_users, self.policy)
+            yield _simulate(engine, lo, hi, self.num_organic_users, self.policy)
 
     def _chunks_on_executor(self) -> Generator[Logs, None, None]:
         own_pool = self.executor is None
@@ -190,7 +186,7 @@ def simulate_parallel(
 
     In the default random-number mode the result is bit-identical to the
     single call whatever ``workers``, ``chunk_users`` and ``executor``. The
-    whole result is held in memory; :func:`recogym.parquet.write_logs`
+    whole result is held in memory; :func:`recogym.io.parquet.write_logs`
     streams it to a file instead.
 
     Parameters
@@ -244,7 +240,7 @@ def simulate_parallel(
 
     Examples
     --------
-    >>> from recogym.parallel import simulate_parallel
+    >>> from recogym.sim.parallel import simulate_parallel
     >>> logs = simulate_parallel({'random_seed': 42}, 20_000, workers=2)  # doctest: +SKIP
     """
     job = SimulationJob.plan(env_args, num_users, model=model, num_organic_users=num_organic_users,
@@ -257,20 +253,14 @@ def simulate_parallel(
     return Logs(**{name: np.concatenate(parts.pop(name)) for name in list(parts)})
 
 
-def _make_env(model: str, config: Configuration) -> RecoEnv:
-    env = make(model)
-    env.init_gym(config)
-    return env
-
-
-def _simulate(env: RecoEnv, lo: int, hi: int, organic_end: int, policy: LoggingPolicy) -> Logs:
+def _simulate(engine: Any, lo: int, hi: int, organic_end: int, policy: LoggingPolicy) -> Logs:
     """The logs of users ``lo .. hi - 1``: organic-only below ``organic_end``."""
     organic = max(0, min(hi, organic_end) - lo)
-    return env.simulate(num_users=hi - lo - organic, num_organic_users=organic, first_user=lo, policy=policy)
+    return simulate_logs(engine, lo, hi - lo - organic, organic, policy)
 
 
 def _simulate_range(model: str, config: Configuration, lo: int, hi: int, organic_end: int,
                     policy: LoggingPolicy) -> Logs:
-    """One chunk on a fresh env: the task an executor runs (at module level,
-    so that it pickles by name)."""
-    return _simulate(_make_env(model, config), lo, hi, organic_end, policy)
+    """One chunk on a fresh engine: the task an executor runs (at module
+    level, so that it pickles by name)."""
+    return _simulate(log_engine(Simulation.create(model, config)), lo, hi, organic_end, policy)

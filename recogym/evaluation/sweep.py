@@ -22,18 +22,10 @@ from typing import Any, Union
 
 import pandas as pd
 
-from .env import ENV_IDS, make
-from .evaluation import test_agent
-from .params import (
-    OPTIONAL_ARGS,
-    Configuration,
-    check_count,
-    check_positive,
-    defaults_for,
-    is_real,
-    resolve_env_args,
-    seed_limit,
-)
+from .._checks import check_choice, check_count, check_executor, check_positive_int, is_real, seed_limit
+from ..envs.classic import ENV_IDS, make
+from ..params import OPTIONAL_ARGS, Configuration, defaults_for, resolve_env_args
+from .online import test_agent
 
 __all__ = ["sweep", "RESULT_COLUMNS"]
 
@@ -169,17 +161,14 @@ def sweep(
     >>> results = sweep(grid, agents, [1000], 10_000, range(10), executor=client.get_executor(),
     ...                 workers=sum(client.nthreads().values()))  # doctest: +SKIP
     """
-    if model not in ENV_IDS:
-        raise ValueError(f"model must be one of {ENV_IDS}, got {model!r}")
+    check_choice("model", model, ENV_IDS)
     configs = _expand_grid(env_args_grid, model)
     _check_agents(agents)
     offline_users = _check_counts("offline_users", offline_users)
-    online_users = check_positive("online_users", online_users)
+    online_users = check_positive_int("online_users", online_users)
     seeds = _check_counts("seeds", seeds)
-    workers = check_positive("workers", workers)
-    if executor is not None and not isinstance(executor, concurrent.futures.Executor):
-        raise TypeError(f"executor must be a concurrent.futures.Executor (such as a dask distributed "
-                        f"Client's get_executor()), got {executor!r}")
+    workers = check_positive_int("workers", workers)
+    check_executor(executor)
     for config in configs:
         limit = seed_limit(config.rng)
         if max(seeds) >= limit:

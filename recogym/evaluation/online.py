@@ -5,13 +5,12 @@ import copy
 import time
 from typing import Any
 
-from scipy.stats import beta
 from tqdm.auto import tqdm
 
-from .batch import evaluate_batch
-from .env import RecoEnv
-from .params import check_count
-from .session import as_action
+from .._checks import check_count
+from ..envs.batch import evaluate_batch
+from ..envs.classic import RecoEnv
+from ..session import as_action
 
 __all__ = ["test_agent", "AgentResult", "ctr_interval"]
 
@@ -39,6 +38,8 @@ class AgentResult(tuple[float, float, float]):
 
 def ctr_interval(clicks: int, impressions: int) -> tuple[float, float, float]:
     """Median and 95% credible interval of a CTR under a uniform prior."""
+    from scipy.stats import beta  # scipy.stats takes long to import: only when asked
+
     a, b = clicks + 1, impressions - clicks + 1
     median, low, high = beta.ppf([0.5, 0.025, 0.975], a, b)
     return float(median), float(low), float(high)
@@ -112,7 +113,7 @@ def train_offline(env: RecoEnv, agent: Any, num_offline_users: int, num_organic_
                 action, next_observation, reward, done, _ = env.step_offline()
                 train(observation, action, reward, False)
                 observation = next_observation
-            env._skip_phantom_action()
+            env.finish_offline_user()
         train(observation, None, None, True)
 
 
@@ -122,8 +123,7 @@ def evaluate_online(env: RecoEnv, agent: Any, num_users: int) -> tuple[int, int]
     In the default random-number mode an agent with ``act_batch`` is run on
     all users at once in the batch env, which gives the same clicks.
     """
-    config = env._require_init()
-    if hasattr(agent, "act_batch") and config.rng == "default":
+    if hasattr(agent, "act_batch") and not env.simulation.legacy:
         return evaluate_batch(env, agent, num_users, first_user=env.take_users(num_users))
     clicks = impressions = 0
     num_products = env.num_products

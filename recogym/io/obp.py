@@ -5,18 +5,16 @@ format of OBP's ``OpenBanditDataset.obtain_batch_bandit_feedback()``.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _core
-from .model import build_engine
-from .params import is_integer
+from .._checks import is_integer
+from ..logs import Logs
+from ..sim import replay
 
-if TYPE_CHECKING:  # logs.py re-exports to_obp, so import nothing from it here
-    from .env import RecoEnv
-    from .logs import Logs
+if TYPE_CHECKING:
+    from ..envs.classic import RecoEnv
 
 __all__ = ["to_obp", "expected_rewards"]
 
@@ -68,7 +66,7 @@ def to_obp(logs: Logs, num_products: int | None = None, env: RecoEnv | None = No
     >>> from obp.ope import OffPolicyEvaluation, InverseProbabilityWeighting  # doctest: +SKIP
     >>> OffPolicyEvaluation(bandit_feedback, [InverseProbabilityWeighting()])  # doctest: +SKIP
     """
-    organic = logs.z == _core.ORGANIC_STATE
+    organic = logs.organic
     impression = ~organic
     views, actions = logs.v[organic], logs.a[impression]
     if num_products is None and env is not None:
@@ -154,69 +152,4 @@ def expected_rewards(env: RecoEnv, logs: Logs) -> np.ndarray:
         were not simulated by ``env`` under a logging policy that draws one
         uniform number per impression (``simulate``'s policies do).
     """
-    config = env._require_init()
-    if config.rng != "default":
-        raise ValueError("expected rewards replay each user's own stream: they need rng='default'")
-    engine = build_engine(env.model, config, env._static, epoch=env._epoch)
-    latent = env.model == "reco-gym-v1"
-    static = env._static
-    organic = logs.z == _core.ORGANIC_STATE
-    round_of_row = np.cumsum(~organic) - 1
-    order = np.argsort(logs.u, kind="stable")
-    users, organic, views, actions = logs.u[order], organic[order], logs.v[order], logs.a[order]
-    clicks, probabilities, round_of_row = logs.c[order], logs.click_probability[order], round_of_row[order]
-    n_rounds = int((~organic).sum())
-    # The user state at each impression: omega (latent model) or the last view (clusters).
-    omega = np.empty((n_rounds, config.K if latent else 0))
-    last_view = np.empty(n_rounds, dtype=np.int64)
-    starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]]) if users.size else np.zeros(0, np.int64)
-    ends = np.r_[starts[1:], users.size]
-    state = engine.state
-    for start, end in zip(starts.tolist(), ends.tolist()):
-        if organic[start:end].all():
-            continue                     # organic-only users show no impression
-        engine.start(0, int(users[start]))
-        row = start
-        while row < end:
-            if organic[row]:
-                stop = row + 1
-                while stop < end and organic[stop]:
-                    stop += 1
-                if _session(engine) != views[row:stop].tolist():
-                    raise _replay_error(users[start], "views")
-                row = stop
-                continue
-            engine.uniform_action(0)     # the logging policy's draw
-            omega[round_of_row[row]] = state["omega"][0]
-            last_view[round_of_row[row]] = state["last_view"][0]
-            action = int(actions[row])
-            if engine.click_probability(0, action) != probabilities[row]:
-                raise _replay_error(users[start], "click probabilities")
-            if engine.recommend(0, action) != clicks[row]:
-                raise _replay_error(users[start], "clicks")
-            row += 1
-    if latent:
-        return _latent_click_curve(omega @ static["beta"].T + static["mu_bandit"])
-    click_table: np.ndarray = static["click_table"]
-    return click_table[:, last_view].T.copy()
-
-
-def _session(engine: _core.Engine) -> list[int]:
-    count = engine.organic_session(0)
-    buffer, _ = engine.session_buffers()
-    views: list[int] = buffer[:count].tolist()
-    while count == len(buffer):
-        count = engine.organic_session(0)
-        views.extend(buffer[:count].tolist())
-    return views
-
-
-def _latent_click_curve(x: np.ndarray) -> np.ndarray:
-    # The engine's latent_click_curve (RecoGym's ff), elementwise.
-    sigmoid: Callable[[np.ndarray], np.ndarray] = lambda y: 1.0 / (1.0 + np.exp(-y))  # noqa: E731
-    return sigmoid(5.0 * sigmoid(2.0 * sigmoid(0.3 * x) - 2.0) - 6.0)
-
-
-def _replay_error(user: int, what: str) -> ValueError:
-    return ValueError(f"user {user}'s {what} differ from the logs when replayed in this env: were the logs "
-                      "simulated by it (same args, seed and epoch) with one of simulate()'s logging policies?")
+    return replay.expected_rewards(env.simulation, logs)

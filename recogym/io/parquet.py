@@ -23,11 +23,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import _core
-from .logs import Logs
-from .parallel import SimulationJob
-from .params import check_policy, check_positive
-from .policies import LoggingPolicy, UserPopularity
+from .._checks import check_positive_int, check_probability_vector
+from .._version import __version__
+from ..logs import Logs, log_schema
+from ..policies import LoggingPolicy, UserPopularity
+from ..sim.parallel import SimulationJob
 
 __all__ = [
     "DEFAULT_ROW_GROUP_ROWS",
@@ -47,27 +47,8 @@ METADATA_KEY = b"recogym"
 # Bumped when the columns or the metadata change meaning.
 _FORMAT = 1
 
-# z's dictionary, indexed by Logs.z (the kernel's ORGANIC_STATE, BANDIT_STATE).
-_EVENT_KINDS = {_core.ORGANIC_STATE: "organic", _core.BANDIT_STATE: "bandit"}
-_Z_TYPE = pa.dictionary(pa.int8(), pa.string())
-_Z_DICTIONARY = pa.array([_EVENT_KINDS[code] for code in sorted(_EVENT_KINDS)], pa.string())
-
-#: The columns of a log file. ``z`` reads as a pandas categorical; ``v`` is
-#: null on impressions, and ``a``, ``c``, ``ps`` and ``click_probability`` on
-#: organic views.
-LOG_SCHEMA = pa.schema([
-    pa.field("t", pa.float64(), nullable=False),
-    pa.field("u", pa.int64(), nullable=False),
-    pa.field("z", _Z_TYPE, nullable=False),
-    pa.field("v", pa.int32()),
-    pa.field("a", pa.int32()),
-    pa.field("c", pa.int8()),
-    pa.field("ps", pa.float64()),
-    pa.field("click_probability", pa.float64()),
-])
-
-# What Logs holds where a column is null.
-_MISSING = {"v": -1, "a": -1, "c": -1, "ps": np.nan, "click_probability": np.nan}
+#: The columns of a log file (:func:`recogym.logs.log_schema`).
+LOG_SCHEMA = log_schema()
 
 # Click probabilities are almost all distinct: a dictionary would only cost.
 _DICTIONARY_COLUMNS = [name for name in LOG_SCHEMA.names if name != "click_probability"]
@@ -80,72 +61,14 @@ DEFAULT_ROW_GROUP_ROWS = 1 << 21
 
 
 def logs_to_arrow(logs: Logs) -> pa.Table:
-    """``logs`` as an Arrow table of :data:`LOG_SCHEMA`, with nulls where an
-    event has no such value (``Logs`` holds -1 or NaN there)."""
-    impression = logs.z == _core.BANDIT_STATE
-    organic = ~impression
-    return pa.Table.from_arrays([
-        pa.array(logs.t, pa.float64()),
-        pa.array(logs.u, pa.int64()),
-        pa.DictionaryArray.from_arrays(pa.array(logs.z, pa.int8()), _Z_DICTIONARY),
-        pa.array(logs.v, pa.int32(), mask=impression),
-        pa.array(logs.a, pa.int32(), mask=organic),
-        pa.array(logs.c, pa.int8(), mask=organic),
-        pa.array(logs.ps, pa.float64(), mask=organic),
-        pa.array(logs.click_probability, pa.float64(), mask=organic),
-    ], schema=LOG_SCHEMA)
+    """``logs`` as an Arrow table of :data:`LOG_SCHEMA` (:meth:`Logs.to_arrow`)."""
+    return logs.to_arrow()
 
 
 def logs_from_arrow(table: pa.Table) -> Logs:
     """The :class:`~recogym.Logs` of a table with :data:`LOG_SCHEMA`'s
-    columns (other columns are ignored; integer widths may differ).
-
-    The arrays may be read-only views of Arrow's memory.
-
-    Raises
-    ------
-    ValueError, TypeError
-        If a column is missing, has the wrong type, holds values out of its
-        type's range, or holds nulls where every event has a value.
-    """
-    missing = [name for name in LOG_SCHEMA.names if name not in table.column_names]
-    if missing:
-        raise ValueError(f"table lacks the log columns {missing}; it has {table.column_names}")
-    columns = {"z": _event_codes(table["z"])}
-    for field in LOG_SCHEMA:
-        if field.name == "z":
-            continue
-        column = table[field.name]
-        try:
-            column = column.cast(field.type)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
-            raise TypeError(f"column {field.name!r} must hold {field.type} values, got {column.type}: "
-                            f"{error}") from error
-        if field.name in _MISSING:
-            column = column.fill_null(_MISSING[field.name])
-        elif column.null_count:
-            raise ValueError(f"column {field.name!r} holds {column.null_count} nulls; every event has one")
-        columns[field.name] = column.to_numpy()
-    return Logs(**columns)
-
-
-def _event_codes(column: pa.ChunkedArray) -> np.ndarray:
-    """``z`` as Logs codes, whatever order each chunk's dictionary is in."""
-    if not (pa.types.is_dictionary(column.type) and pa.types.is_string(column.type.value_type)):
-        raise TypeError(f"column 'z' must be dictionary-encoded strings ('organic'/'bandit'), "
-                        f"got {column.type}")
-    if column.null_count:
-        raise ValueError(f"column 'z' holds {column.null_count} nulls; every event is 'organic' or 'bandit'")
-    codes_of = {kind: code for code, kind in _EVENT_KINDS.items()}
-    parts = [np.empty(0, dtype=np.int8)]
-    for chunk in column.chunks:
-        lookup = np.array([codes_of.get(kind, -1) for kind in chunk.dictionary.to_pylist()], dtype=np.int8)
-        codes = lookup[chunk.indices.to_numpy()]
-        if (codes < 0).any():
-            raise ValueError(f"column 'z' holds {chunk.dictionary.to_pylist()}; "
-                             "events are 'organic' or 'bandit'")
-        parts.append(codes)
-    return np.concatenate(parts)
+    columns (:meth:`Logs.from_arrow`)."""
+    return Logs.from_arrow(table)
 
 
 def write_logs(
@@ -162,7 +85,7 @@ def write_logs(
     row_group_rows: int = DEFAULT_ROW_GROUP_ROWS,
     compression: str = "zstd",
 ) -> str | os.PathLike[str]:
-    """Simulate logs as :func:`~recogym.parallel.simulate_parallel` does and
+    """Simulate logs as :func:`~recogym.sim.parallel.simulate_parallel` does and
     stream them, chunk by chunk, to the Parquet file ``path``.
 
     Memory holds a few chunks at a time, not the logs: a million users at
@@ -176,7 +99,7 @@ def write_logs(
     path : str or os.PathLike
         The file to create or replace; its directory must exist.
     env_args, num_users, model, num_organic_users, policy, workers, chunk_users, executor
-        As for :func:`~recogym.parallel.simulate_parallel`.
+        As for :func:`~recogym.sim.parallel.simulate_parallel`.
     row_group_rows : int
         Rows per row group at most; a chunk is cut into row groups of this
         size, so smaller values lower the writer's memory and let readers
@@ -207,7 +130,7 @@ def write_logs(
     """
     job = SimulationJob.plan(env_args, num_users, model=model, num_organic_users=num_organic_users,
                              policy=policy, workers=workers, chunk_users=chunk_users, executor=executor)
-    row_group_rows = check_positive("row_group_rows", row_group_rows)
+    row_group_rows = check_positive_int("row_group_rows", row_group_rows)
     if not isinstance(compression, str) or compression.lower() not in _CODECS:
         raise ValueError(f"compression must be one of {_CODECS}, got {compression!r}")
     schema = LOG_SCHEMA.with_metadata({METADATA_KEY: json.dumps(_metadata(job), allow_nan=False)})
@@ -261,8 +184,6 @@ def _sync_directory(directory: str) -> None:
 def _metadata(job: SimulationJob) -> dict[str, Any]:
     """What :func:`simulation_kwargs` needs to rerun ``job``, and the version
     that ran it."""
-    from . import __version__  # here: the package imports this module before it defines __version__
-
     return {
         "format": _FORMAT,
         "recogym_version": __version__,
@@ -281,7 +202,7 @@ def _policy_to_json(policy: LoggingPolicy, num_products: int) -> Any:
         return None
     if isinstance(policy, UserPopularity):
         return {"UserPopularity": dataclasses.asdict(policy)}
-    return check_policy(policy, num_products).tolist()
+    return check_probability_vector("policy", policy, num_products).tolist()
 
 
 def _policy_from_json(value: Any) -> LoggingPolicy:
@@ -292,7 +213,7 @@ def _policy_from_json(value: Any) -> LoggingPolicy:
 
 def simulation_kwargs(metadata: Mapping[str, Any]) -> dict[str, Any]:
     """The arguments of :func:`write_logs` (after ``path``) and
-    :func:`~recogym.parallel.simulate_parallel` that reproduce the logs a
+    :func:`~recogym.sim.parallel.simulate_parallel` that reproduce the logs a
     file's ``metadata`` describes.
 
     Examples

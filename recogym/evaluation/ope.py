@@ -11,7 +11,6 @@ so each estimate comes with its actual error.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -21,13 +20,12 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import sparse
 
-from . import _core
-from .agents.base import UserBatch
-from .agents.features import impression_features
-from .env import RecoEnv
-from .logs import LOG_COLUMNS, Logs
-from .obp import expected_rewards
-from .params import is_integer
+from .._checks import check_positive_real, is_integer
+from ..agents.features import impression_features
+from ..envs.classic import RecoEnv
+from ..logs import LOG_COLUMNS, EventKind, Logs
+from ..session import UserBatch
+from ..sim.replay import expected_rewards
 
 __all__ = ["ESTIMATORS", "TargetPolicy", "evaluate_policy", "verify_agents_IPS"]
 
@@ -186,8 +184,8 @@ def evaluate_policy(
     """
     logs = _as_logs(logs)
     num_products = _check_target(agent, "agent")
-    clip = _check_positive("clip", clip)
-    shrinkage = _check_positive("shrinkage", shrinkage)
+    clip = check_positive_real("clip", clip)
+    shrinkage = check_positive_real("shrinkage", shrinkage)
     if env is not None and not isinstance(env, RecoEnv):
         raise TypeError(f"env must be the RecoEnv that simulated the logs, got {type(env).__name__}")
     if env is not None and env.num_products != num_products:
@@ -279,7 +277,7 @@ def _as_logs(logs: Any) -> Logs:
     return Logs(
         t=logs["t"].to_numpy(dtype=np.float64, na_value=np.nan),
         u=logs["u"].to_numpy(dtype=np.int64),
-        z=(z == "bandit").astype(np.int8),
+        z=np.where(z == EventKind.BANDIT.label, EventKind.BANDIT, EventKind.ORGANIC).astype(np.int8),
         v=logs["v"].to_numpy(dtype=np.int32, na_value=-1),
         a=logs["a"].to_numpy(dtype=np.int32, na_value=-1),
         c=logs["c"].to_numpy(dtype=np.int8, na_value=-1),
@@ -295,14 +293,8 @@ def _check_target(agent: Any, name: str) -> int:
     return int(agent.num_products)
 
 
-def _check_positive(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
-
-
 def _impressions(logs: Logs, num_products: int) -> _Impressions:
-    organic = logs.z == _core.ORGANIC_STATE
+    organic = logs.organic
     impression = ~organic
     if not impression.any():
         raise ValueError("logs hold no impression to evaluate a policy on")
@@ -341,10 +333,10 @@ def _reward_table(values: npt.ArrayLike, impressions: _Impressions, name: str) -
 
 
 def _truth_table(env: RecoEnv, logs: Logs, impressions: _Impressions) -> Floats:
-    if np.isnan(logs.click_probability[logs.z != _core.ORGANIC_STATE]).any():
+    if np.isnan(logs.click_probability[logs.impressions]).any():
         raise ValueError("env: the truth replays the logs against their click_probability, which these logs "
                          "lack (a generate_logs DataFrame); use env.simulate's Logs")
-    return _reward_table(expected_rewards(env, logs), impressions, "expected_rewards(env, logs)")
+    return _reward_table(expected_rewards(env.simulation, logs), impressions, "expected_rewards(env, logs)")
 
 
 # -- the target policy -----------------------------------------------------------

@@ -1,0 +1,245 @@
+"""The validation boundary: one function per contract.
+
+Every public entry point checks its arguments here before anything reaches a
+kernel of :mod:`recogym._core`, which trusts what it is given. Each check
+returns the value in the form the kernels take (an ``int``, a contiguous
+``int64`` array, ...) or raises an exception that names the argument and the
+values it may take.
+
+``name`` is how the message refers to the argument, for example
+``"num_users"`` or ``"env arg 'K'"``.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import math
+import numbers
+from collections.abc import Collection
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "MAX_USER_ID",
+    "USER_ID_LIMIT",
+    "RNG_MODES",
+    "is_integer",
+    "is_real",
+    "check_count",
+    "check_positive_int",
+    "check_int_at_least",
+    "check_positive_real",
+    "check_non_negative_real",
+    "check_real_in",
+    "check_probability",
+    "check_flag",
+    "check_choice",
+    "seed_limit",
+    "check_seed",
+    "check_user_id",
+    "check_user_range",
+    "check_action",
+    "check_actions",
+    "check_slots",
+    "check_probability_vector",
+    "check_executor",
+]
+
+#: The largest user id: ids are int64 in the logs and the engine.
+MAX_USER_ID = 2**63 - 1
+#: One past the largest user id: a range of users ends at most here.
+USER_ID_LIMIT = MAX_USER_ID + 1
+
+#: The random-number modes of an env.
+RNG_MODES = ("default", "legacy")
+
+# Probability vectors may sum to 1 up to this.
+_SUM_TOLERANCE = 1e-8
+
+
+def is_integer(value: Any) -> bool:
+    """True for Python and numpy integers, not for bools."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def is_real(value: Any) -> bool:
+    """True for Python and numpy real numbers, not for bools."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def check_int_at_least(name: str, value: Any, minimum: int) -> int:
+    """``value`` as an int of at least ``minimum``."""
+    if not is_integer(value):
+        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_count(name: str, value: Any) -> int:
+    """``value`` as a non-negative int."""
+    if not is_integer(value):
+        raise TypeError(f"{name} must be a non-negative integer, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
+def check_positive_int(name: str, value: Any) -> int:
+    """``value`` as an int of at least 1."""
+    if not is_integer(value):
+        raise TypeError(f"{name} must be a positive integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_real_in(name: str, value: Any, low: float, high: float) -> float:
+    """``value`` as a finite float in ``[low, high]``."""
+    if not is_real(value):
+        raise TypeError(f"{name} must be a real number in [{low}, {high}], got {value!r}")
+    if not (low <= value <= high) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number in [{low}, {high}], got {value!r}")
+    return float(value)
+
+
+def check_positive_real(name: str, value: Any) -> float:
+    """``value`` as a finite float above 0."""
+    if not is_real(value) or not math.isfinite(value) or not value > 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def check_non_negative_real(name: str, value: Any) -> float:
+    """``value`` as a finite float of at least 0."""
+    if not is_real(value) or not math.isfinite(value) or not value >= 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def check_probability(name: str, value: Any) -> float:
+    """``value`` as a float in [0, 1]."""
+    if not is_real(value) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
+    return float(value)
+
+
+def check_flag(name: str, value: Any) -> bool:
+    """``value`` as a bool; 0 and 1 count as False and True."""
+    if isinstance(value, (bool, np.bool_)) or (is_integer(value) and value in (0, 1)):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {value!r}")
+
+
+def check_choice(name: str, value: Any, choices: Collection[str]) -> str:
+    """``value``, one of the strings ``choices``."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
+    return value
+
+
+def seed_limit(rng: str) -> int:
+    """Seeds are below this: RandomState takes 32 bits, Philox keys 64."""
+    return 2**32 if rng == "legacy" else 2**64
+
+
+def check_seed(name: str, value: Any, rng: str = "default") -> int:
+    """``value`` as a seed of the ``rng`` mode: an int in ``[0, seed_limit(rng))``."""
+    seed = check_count(name, value)
+    limit = seed_limit(rng)
+    if seed >= limit:
+        raise ValueError(f"{name} must be in [0, {limit}) for rng={rng!r}, got {seed}")
+    return seed
+
+
+def check_user_id(name: str, value: Any) -> int:
+    """``value`` as a user id, an int in ``[0, MAX_USER_ID]``."""
+    if not is_integer(value):
+        raise TypeError(f"{name} must be an integer in [0, {MAX_USER_ID}], got {value!r}")
+    if not 0 <= value <= MAX_USER_ID:
+        raise ValueError(f"{name} must be in [0, {MAX_USER_ID}], got {value}")
+    return int(value)
+
+
+def check_user_range(first_user: int, count: int, what: str = "first_user + number of users") -> None:
+    """Users ``first_user .. first_user + count - 1`` all have valid ids."""
+    if first_user + count > USER_ID_LIMIT:
+        raise ValueError(f"user ids must stay below 2**63: {what} = {first_user + count}")
+
+
+def check_action(action: Any, num_products: int, name: str = "action") -> int:
+    """``action`` as an int product index in ``[0, num_products)``."""
+    if isinstance(action, np.ndarray) and action.shape == ():
+        action = action[()]
+    if not is_integer(action):
+        raise TypeError(f"{name} must be an integer product index in [0, {num_products}), "
+                        f"got {action!r} of type {type(action).__name__}")
+    if not 0 <= action < num_products:
+        raise ValueError(f"{name} must be in [0, {num_products}) (num_products), got {action}")
+    return int(action)
+
+
+def _integer_array(name: str, values: Any, length: int | None, what: str) -> np.ndarray:
+    array = np.asarray(values)
+    expected = f"shape ({length},)" if length is not None else "one dimension"
+    if array.ndim != 1 or (length is not None and array.shape != (length,)) or not (
+            np.issubdtype(array.dtype, np.integer) or (array.size == 0 and array.dtype == np.float64)):
+        raise ValueError(f"{name} must be a 1-d integer array of {what} with {expected}, got "
+                         f"{array.dtype} of shape {array.shape}")
+    return array
+
+
+def check_actions(name: str, actions: Any, length: int, num_products: int) -> np.ndarray:
+    """``actions`` as a contiguous int64 array of ``length`` products in
+    ``[0, num_products)``."""
+    array = _integer_array(name, actions, length, "products")
+    if array.size and (array.min() < 0 or array.max() >= num_products):
+        bad = array[(array < 0) | (array >= num_products)][0]
+        raise ValueError(f"{name} must be in [0, {num_products}) (num_products), got {bad}")
+    return np.ascontiguousarray(array, dtype=np.int64)
+
+
+def check_slots(name: str, slots: Any, num_slots: int, states: np.ndarray | None = None,
+                wanted_state: int | None = None, state_name: str = "") -> np.ndarray:
+    """``slots`` as a contiguous int64 array of distinct slots in
+    ``[0, num_slots)``, each (given ``states``) in ``wanted_state``."""
+    array = _integer_array(name, slots, None, "slots")
+    if array.size and (array.min() < 0 or array.max() >= num_slots):
+        bad = array[(array < 0) | (array >= num_slots)][0]
+        raise ValueError(f"{name} must hold slots in [0, {num_slots}) (num_envs), got {bad}")
+    taken = np.zeros(num_slots, dtype=np.bool_)
+    taken[array] = True
+    if int(taken.sum()) != array.size:
+        values, counts = np.unique(array, return_counts=True)
+        raise ValueError(f"{name} must not repeat a slot (each slot holds one user), got slot "
+                         f"{values[counts > 1][0]} more than once")
+    if states is not None and array.size:
+        wrong = states[array] != wanted_state
+        if wrong.any():
+            raise ValueError(f"{name} must hold only slots whose user {state_name}; slot "
+                             f"{array[wrong][0]} has none")
+    return np.ascontiguousarray(array, dtype=np.int64)
+
+
+def check_probability_vector(name: str, values: Any, size: int) -> np.ndarray:
+    """``values`` as a contiguous float64 probability vector of ``size``
+    entries: finite, non-negative, summing to 1."""
+    try:
+        p = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a probability vector of shape ({size},) (num_products), "
+                        f"got {values!r}") from None
+    if p.shape != (size,):
+        raise ValueError(f"{name} must be a probability vector of shape ({size},) (num_products), "
+                         f"got shape {p.shape}")
+    if not np.all(np.isfinite(p)) or np.any(p < 0) or abs(p.sum() - 1.0) > _SUM_TOLERANCE:
+        raise ValueError(f"{name} must hold finite, non-negative probabilities summing to 1")
+    return np.ascontiguousarray(p)
+
+
+def check_executor(executor: Any) -> concurrent.futures.Executor | None:
+    """``executor``: None or a ``concurrent.futures.Executor``."""
+    if executor is not None and not isinstance(executor, concurrent.futures.Executor):
+        raise TypeError(f"executor must be a concurrent.futures.Executor (such as a dask distributed "
+                        f"Client's get_executor()), got {executor!r}")
+    return executor

@@ -1,0 +1,73 @@
+"""Module paths of recogym 0.2's flat layout, kept as aliases of the
+modules that now hold their code, so that code importing them still runs.
+
+``import recogym.parquet`` gives the module object ``recogym.io.parquet``
+itself (the same functions, the same state). Modules the package has already
+imported are aliased at once; the others on first import, so an alias costs
+nothing until it is used. (``recogym.compare`` and ``recogym.sweep`` stay the
+functions: ``from recogym.compare import compare`` still works.)
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+__all__ = ["MOVED", "install"]
+
+#: Old module path -> the module that holds its code now.
+MOVED = {
+    "recogym.env": "recogym.envs.classic",
+    "recogym.batch": "recogym.envs.batch",
+    "recogym.gym_env": "recogym.envs.gym_env",
+    "recogym.gym_vector": "recogym.envs.gym_vector",
+    "recogym.compare": "recogym.evaluation.compare",
+    "recogym.ope": "recogym.evaluation.ope",
+    "recogym.evolution": "recogym.evaluation.evolution",
+    "recogym.sweep": "recogym.evaluation.sweep",
+    "recogym.parallel": "recogym.sim.parallel",
+    "recogym.parquet": "recogym.io.parquet",
+    "recogym.obp": "recogym.io.obp",
+}
+
+
+class _Alias(importlib.abc.Loader):
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
+        module = importlib.import_module(self.target)
+        self.target_spec = module.__spec__
+        return module
+
+    def exec_module(self, module: ModuleType) -> None:
+        # The import system stamped the alias's spec on the module; it stays the target's own.
+        module.__spec__ = self.target_spec
+
+
+class _MovedFinder(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname: str, path: Sequence[str] | None,
+                  target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in MOVED:
+            return None
+        return importlib.util.spec_from_loader(fullname, _Alias(MOVED[fullname]))
+
+
+def install() -> None:
+    """Make the old paths importable (once per interpreter)."""
+    package = sys.modules[__package__]
+    for old, new in MOVED.items():
+        if new in sys.modules:
+            # Registered before any import of the old path, which then never
+            # rebinds the package's attribute of that name (a function of the
+            # same name stays) to the module.
+            sys.modules.setdefault(old, sys.modules[new])
+            name = old.rpartition(".")[2]
+            if not hasattr(package, name):
+                setattr(package, name, sys.modules[new])
+    if not any(isinstance(finder, _MovedFinder) for finder in sys.meta_path):
+        sys.meta_path.append(_MovedFinder())

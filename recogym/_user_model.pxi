@@ -1,0 +1,216 @@
+# The user model: how one user in one slot of an Engine moves on.
+#
+# Every function here reads the model's fixed arrays and one slot's state
+# from the engine ``e`` and draws from the streams it is given. The order of
+# the draws is the model's contract: the numpy reference (recogym/_reference.py)
+# and RecoGym 0.1.3.0 (legacy mode) make the same draws in the same order.
+
+cdef extern from "_kernels.h":
+    void recogym_axpy(double *out, const double *row, double weight, Py_ssize_t n) noexcept nogil
+
+cdef enum:
+    # Products per block of the latent logits: a block of each Gamma row stays in L1.
+    LOGIT_BLOCK = 256
+    # Below this many products the logits are summed inline: a call through
+    # the multiversioned axpy costs more than the few multiply-adds it saves.
+    INLINE_LOGIT_PRODUCTS = 64
+
+
+cdef inline double sigmoid(double x) noexcept nogil:
+    return 1.0 / (1.0 + exp(-x))
+
+
+cdef inline double latent_click_curve(double x) noexcept nogil:
+    # RecoGym's ff(): squashes a bandit score into a CTR of about 2%.
+    return sigmoid(5.0 * sigmoid(2.0 * sigmoid(0.3 * x) - 2.0) - 6.0)
+
+
+cdef double custom_time(Engine e, bint restart) noexcept nogil:
+    """Ask a 0.1.3.0-style time generator object for its next time (after
+    its ``reset()`` when a user starts). An exception is kept on the engine,
+    which raises it when the driver returns; the time is then NaN."""
+    cdef double t = NAN
+    with gil:
+        if not e.callback_failed:
+            try:
+                if restart:
+                    e.time_source.reset()
+                t = float(e.time_source.new_time())
+            except BaseException as error:
+                e.callback_error = error
+                e.callback_failed = True
+    return t
+
+
+cdef inline double new_time(Engine e, Py_ssize_t slot, Stream *timing, bint restart) noexcept nogil:
+    """The time of the next event (0.1.3.0's ``TimeGenerator.new_time``: hand
+    out the pending time, draw the one after it)."""
+    cdef double t
+    if e.time_kind == TIME_CUSTOM:
+        return custom_time(e, restart)
+    if restart:
+        e.next_time[slot] = 0.0
+    t = e.next_time[slot]
+    if e.time_kind == TIME_NORMAL:
+        e.next_time[slot] = t + fabs(e.time_mu + e.time_sigma * draw_normal(timing))
+    else:
+        e.next_time[slot] = t + 1.0
+    return t
+
+
+cdef inline void omega_changed(Engine e, Py_ssize_t slot) noexcept nogil:
+    # Cached click probabilities of the slot hold for the old omega only.
+    e.omega_epoch[slot] += 1
+
+
+cdef void start_user(Engine e, Py_ssize_t slot, Stream *s, Stream *timing) noexcept nogil:
+    """A new user arrives in ``slot``: organic, at time 0, with a fresh
+    latent vector (v1) or a first, unlogged product (v0)."""
+    cdef Py_ssize_t k
+    e.markov_state[slot] = ORGANIC
+    e.time[slot] = new_time(e, slot, timing, True)
+    if e.model == MODEL_LATENT:
+        for k in range(e.K):
+            e.omega[slot, k] = 0.0 + e.sigma_omega_initial * draw_normal(s)
+        omega_changed(e, slot)
+    else:
+        e.last_view[slot] = search_right(&e.initial_view_cdf[0], e.P, draw_uniform(s))
+
+
+cdef void transition(Engine e, Py_ssize_t slot, Stream *s, Stream *timing) noexcept nogil:
+    """One step of the organic/bandit/leave chain; in v1 time moves on, and
+    omega walks when the user turns (or stays) organic."""
+    cdef int old_state = e.markov_state[slot]
+    cdef double u = draw_uniform(s)
+    cdef int new_state = (e.transition_cdf[old_state, 0] <= u) + (e.transition_cdf[old_state, 1] <= u)
+    cdef double old_time, delta, scale
+    cdef Py_ssize_t k
+    e.markov_state[slot] = new_state
+    if e.model != MODEL_LATENT:
+        return
+    old_time = e.time[slot]
+    e.time[slot] = new_time(e, slot, timing, False)
+    delta = e.time[slot] - old_time
+    if e.change_omega_for_bandits or new_state == ORGANIC:
+        # The omega random walk; its step grows with the time elapsed.
+        scale = e.sigma_omega * (1.0 if delta == 0.0 else delta)
+        for k in range(e.K):
+            e.omega[slot, k] = e.omega[slot, k] + scale * draw_normal(s)
+        omega_changed(e, slot)
+
+
+cdef void latent_logits(Engine e, Py_ssize_t slot, Py_ssize_t first, Py_ssize_t end,
+                        double *logits) noexcept nogil:
+    """``Gamma @ omega + mu_organic`` for products first .. end - 1.
+
+    Gamma is stored transposed and products are taken in blocks that stay in
+    L1, so the innermost loop runs over products and vectorises, while each
+    product's sum still runs over k in order: the result does not depend on
+    how products are blocked, nor on which path sums them.
+    """
+    cdef Py_ssize_t i, k, block_end
+    cdef double weight
+    if end - first < INLINE_LOGIT_PRODUCTS:
+        for i in range(first, end):
+            logits[i] = 0.0
+        for k in range(e.K):
+            weight = e.omega[slot, k]
+            for i in range(first, end):
+                logits[i] = logits[i] + e.gamma_t[k, i] * weight
+        for i in range(first, end):
+            logits[i] = logits[i] + e.mu_organic[i]
+        return
+    while first < end:
+        block_end = first + LOGIT_BLOCK if first + LOGIT_BLOCK < end else end
+        for i in range(first, block_end):
+            logits[i] = 0.0
+        for k in range(e.K):
+            recogym_axpy(&logits[first], &e.gamma_t[k, first], e.omega[slot, k], block_end - first)
+        for i in range(first, block_end):
+            logits[i] = logits[i] + e.mu_organic[i]
+        first = block_end
+
+
+cdef Py_ssize_t sample_softmax(Engine e, Py_ssize_t slot, double *logits, Stream *s) noexcept nogil:
+    """Draw from softmax(logits) through its running sum (overwrites logits)."""
+    cdef Py_ssize_t i, P = e.P
+    cdef double top = -1.0e308, total = 0.0, threshold
+    for i in range(P):
+        if logits[i] > top:
+            top = logits[i]
+    for i in range(P):
+        total = total + exp(logits[i] - top)
+        logits[i] = total
+    threshold = draw_uniform(s) * total
+    if threshold >= total:
+        threshold = nextafter(total, 0.0)
+    i = search_right(logits, P, threshold)
+    e.last_view[slot] = i
+    return i
+
+
+cdef Py_ssize_t draw_view(Engine e, Py_ssize_t slot, Stream *s, double *logits) noexcept nogil:
+    """The next organic view. ``logits``: the v1 logits of this user, already
+    computed (the lockstep log driver does), or NULL."""
+    cdef Py_ssize_t i
+    if e.model != MODEL_LATENT:
+        i = search_right(&e.view_cdf[e.last_view[slot], 0], e.P, draw_uniform(s))
+        e.last_view[slot] = i
+        return i
+    if logits == NULL:
+        logits = &e.logits[0]
+        latent_logits(e, slot, 0, e.P, logits)
+    return sample_softmax(e, slot, logits, s)
+
+
+cdef inline double latent_click_probability(Engine e, Py_ssize_t slot, Py_ssize_t action) noexcept nogil:
+    cdef Py_ssize_t k
+    cdef double score = 0.0
+    for k in range(e.K):
+        score = score + e.beta[action, k] * e.omega[slot, k]
+    return latent_click_curve(score + e.mu_bandit[action])
+
+
+cdef inline double click_probability_of(Engine e, Py_ssize_t slot, Py_ssize_t action) noexcept nogil:
+    """The true probability that the user in ``slot`` clicks ``action`` now.
+
+    In v1 it depends on omega alone, which stays put while a user keeps
+    seeing recommendations, so it is cached per slot until omega moves.
+    """
+    cdef double p
+    if e.model != MODEL_LATENT:
+        return e.click_table[action, e.last_view[slot]]
+    if not e.cache_clicks:
+        return latent_click_probability(e, slot, action)
+    if e.cached_epoch[slot, action] == e.omega_epoch[slot]:
+        return e.click_cache[slot, action]
+    p = latent_click_probability(e, slot, action)
+    e.click_cache[slot, action] = p
+    e.cached_epoch[slot, action] = e.omega_epoch[slot]
+    return p
+
+
+cdef inline int draw_click(Engine e, double p, Stream *s) noexcept nogil:
+    cdef double no_click
+    if not s.legacy:
+        return draw_uniform(s) < p
+    if e.model == MODEL_LATENT:
+        # RandomState.choice([0, 1], p=[1 - p, p]).
+        no_click = 1.0 - p
+        return draw_uniform(s) >= no_click / (no_click + p)
+    # RandomState.binomial(1, p).
+    if p == 0.0:
+        return 0
+    if p <= 0.5:
+        return legacy_bernoulli_inversion(s, p)
+    return 1 - legacy_bernoulli_inversion(s, 1.0 - p)
+
+
+cdef inline int recommend(Engine e, Py_ssize_t slot, double p, Stream *s, Stream *timing) noexcept nogil:
+    """The user in ``slot`` is shown a product they click with probability
+    ``p``: the click, then a step of the chain; a click always leads to views."""
+    cdef int click = draw_click(e, p, s)
+    transition(e, slot, s, timing)
+    if click:
+        e.markov_state[slot] = ORGANIC
+    return click

@@ -1,0 +1,140 @@
+"""Logs of whole users under a logging policy, written by the engine's log
+driver straight into numpy columns, with no Python per event."""
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .. import _core
+from .._checks import check_probability_vector
+from ..logs import COLUMN_DTYPES, Logs
+from ..model import Simulation, expected_events_per_user
+from ..policies import LoggingPolicy, UserPopularity
+
+__all__ = ["simulate_logs", "log_engine", "kernel_policy", "KernelPolicy", "LOCKSTEP_MIN_PRODUCTS",
+           "LOCKSTEP_SLOTS"]
+
+#: From this many products on (v1, default rng), users run in lockstep.
+LOCKSTEP_MIN_PRODUCTS = 1000
+#: Users run at once in lockstep.
+LOCKSTEP_SLOTS = 32
+
+# Rows one kernel call writes at most, so the progress bar moves.
+_CHUNK_ROWS = 1 << 20
+# The first allocation's cap, in rows; the columns grow beyond it if needed.
+_MAX_INITIAL_ROWS = 1 << 26
+
+
+class KernelPolicy(NamedTuple):
+    """A logging policy as the log driver takes it."""
+
+    kind: int
+    cdf: np.ndarray
+    probabilities: np.ndarray
+    epsilon: float
+
+
+def kernel_policy(policy: LoggingPolicy, num_products: int) -> KernelPolicy:
+    """``policy`` (None for uniform, a probability vector over products, or
+    :class:`~recogym.policies.UserPopularity`) checked, as the log driver
+    takes it."""
+    if policy is None:
+        probabilities = np.full(num_products, 1.0 / num_products)
+        kind, epsilon = _core.UNIFORM_POLICY, 0.0
+    elif isinstance(policy, UserPopularity):
+        probabilities = np.full(num_products, np.nan)
+        kind, epsilon = _core.USER_POPULARITY_POLICY, float(policy.epsilon)
+    else:
+        probabilities = check_probability_vector("policy", policy, num_products)
+        kind, epsilon = _core.FIXED_POLICY, 0.0
+    cdf = np.nan_to_num(probabilities).cumsum()
+    if cdf[-1] > 0:
+        cdf /= cdf[-1]
+    return KernelPolicy(kind, cdf, probabilities, epsilon)
+
+
+def uses_lockstep(simulation: Simulation) -> bool:
+    """Large catalogues of the latent model run in lockstep: computing the
+    logits of many users a block of products at a time reads each block of
+    Gamma once for all of them."""
+    return (simulation.model == "reco-gym-v1" and not simulation.legacy
+            and simulation.num_products >= LOCKSTEP_MIN_PRODUCTS)
+
+
+def log_engine(simulation: Simulation) -> _core.Engine:
+    """An engine for :func:`simulate_logs`, with the slots its strategy takes."""
+    return simulation.engine(LOCKSTEP_SLOTS if uses_lockstep(simulation) else 1)
+
+
+def simulate_logs(
+    engine: _core.Engine,
+    first_user: int,
+    num_users: int,
+    num_organic_users: int = 0,
+    policy: LoggingPolicy = None,
+    progress: Any = None,
+) -> Logs:
+    """Logs of ``num_organic_users`` users who contribute one organic session
+    each, then ``num_users`` whole timelines, with consecutive ids from
+    ``first_user``, under a logging policy.
+
+    An engine with one slot runs users one at a time; one with more slots
+    (:func:`log_engine`) runs them in lockstep, whose rows are sorted back
+    into user order. The rows are the same either way. ``progress``, if
+    given, is a tqdm bar advanced per user.
+
+    The kernel writes straight into one set of columns sized from the
+    expected number of events (pages past the end are never touched, so a
+    generous size costs nothing), which grow in the rare case they fill up.
+    """
+    P = engine.params["num_products"]
+    rule = kernel_policy(policy, P)
+    slots = len(engine.state["markov_state"])
+    lockstep = slots > 1
+    engine.state["markov_state"][:] = _core.EMPTY_SLOT
+    policy_counts = np.zeros((slots, P) if rule.kind == _core.USER_POPULARITY_POLICY else (0, 0))
+    logits = np.empty((slots, P) if lockstep else (0, 0))
+    end_user = first_user + num_organic_users + num_users
+    organic_end = first_user + num_organic_users
+    columns = _empty_columns(_expected_rows(engine, num_users, num_organic_users, slots))
+    filled = 0
+    next_user = first_user
+    while True:
+        if len(columns["t"]) - filled < max(slots, 1):
+            columns = _grown(columns, filled)
+        stop = min(len(columns["t"]), filled + _CHUNK_ROWS)
+        before = next_user
+        rows, next_user = engine.simulate_logs(
+            next_user, end_user, organic_end, rule.kind, rule.cdf, rule.probabilities, rule.epsilon,
+            policy_counts, lockstep, logits, *(column[filled:stop] for column in columns.values()))
+        filled += rows
+        if progress is not None:
+            progress.update(next_user - before)
+        if _all_done(engine, next_user, end_user):
+            break
+    logs = Logs(**{name: column[:filled] for name, column in columns.items()})
+    if lockstep:
+        logs = logs.take(np.argsort(logs.u, kind="stable"))
+    return logs
+
+
+def _all_done(engine: _core.Engine, next_user: int, end_user: int) -> bool:
+    return next_user >= end_user and bool((engine.state["markov_state"] == _core.EMPTY_SLOT).all())
+
+
+def _empty_columns(rows: int) -> dict[str, np.ndarray]:
+    return {name: np.empty(rows, dtype=dtype) for name, dtype in COLUMN_DTYPES.items()}
+
+
+def _expected_rows(engine: _core.Engine, num_users: int, num_organic_users: int, slots: int) -> int:
+    whole, session = expected_events_per_user(engine.params["transition_cdf"])
+    expected = num_users * min(whole, 1e6) + num_organic_users * min(session, 1e6)
+    return int(min(1.25 * expected, _MAX_INITIAL_ROWS)) + 1024 + slots
+
+
+def _grown(columns: dict[str, np.ndarray], filled: int) -> dict[str, np.ndarray]:
+    bigger = _empty_columns(len(columns["t"]) * 3 // 2 + 1024)
+    for name, column in columns.items():
+        bigger[name][:filled] = column[:filled]
+    return bigger
