@@ -2,12 +2,11 @@
 test_agent scenario, each beside a reference timed in the same run."""
 import copy
 
-import numpy as np
 import pytest
 
 import recogym
 from recogym._reference import reference_logs
-from recogym.sim.simulate import simulate_logs
+from recogym.sim.simulate import LOCKSTEP_SLOTS, simulate_logs
 from recogym.agents import PopularityAgent, RandomAgent, popularity_args, random_args
 from recogym.params import resolve_env_args
 
@@ -52,16 +51,19 @@ def test_legacy_generate_logs(throughput):
     assert len(logs) > 50 * USERS[10]
 
 
-@pytest.mark.parametrize("K", [5, 20])
+@pytest.mark.parametrize("num_products, K, users", [(10_000, 20, 300), (100_000, 50, 20)],
+                         ids=["gamma-1.6MB", "gamma-40MB"])
 @pytest.mark.parametrize("lockstep", [False, True], ids=["one-user-at-a-time", "lockstep"])
-def test_large_catalogue(throughput, K, lockstep):
-    """P=10,000: users in lockstep with shared product blocks, against one
-    user at a time (the reference)."""
-    env = env_for(num_products=10_000, K=K)
-    run = (lambda: env.simulate(300)) if lockstep else (lambda: simulate_logs(env.simulation.engine(1), 0, 300))
-    name = "users in lockstep (simulate)" if lockstep else "one user at a time (simulate_logs)"
-    logs = throughput(f"logs P=10000 K={K}", name, run, len, rounds=2, reference=not lockstep)
-    assert len(logs) > 50 * 300
+def test_large_catalogue(throughput, num_products, K, users, lockstep):
+    """The log driver's two strategies on large catalogues: users in lockstep
+    sharing each block of Gamma, against one user at a time (the
+    reference). ``simulate`` takes lockstep once Gamma outgrows the cache."""
+    env = env_for(num_products=num_products, K=K)
+    engine = lambda: env.simulation.engine(LOCKSTEP_SLOTS if lockstep else 1)  # noqa: E731
+    name = "users in lockstep" if lockstep else "one user at a time"
+    logs = throughput(f"logs P={num_products} K={K}", name, lambda: simulate_logs(engine(), 0, users), len,
+                      rounds=2, warmup_rounds=0, reference=not lockstep)
+    assert len(logs) > 30 * users
 
 
 def step_loop(env, users, action=3):

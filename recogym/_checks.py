@@ -169,6 +169,8 @@ def check_user_range(first_user: int, count: int, what: str = "first_user + numb
 
 def check_action(action: Any, num_products: int, name: str = "action") -> int:
     """``action`` as an int product index in ``[0, num_products)``."""
+    if type(action) is int and 0 <= action < num_products:   # the common case, first
+        return action
     if isinstance(action, np.ndarray) and action.shape == ():
         action = action[()]
     if not is_integer(action):

@@ -13,6 +13,7 @@ Everything here trusts its inputs: ``recogym/_checks.py`` is the boundary.
 The random streams are in ``_streams.pxi`` and the user model in
 ``_user_model.pxi``.
 """
+cimport cython
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.math cimport NAN, exp, fabs, log, nextafter, sqrt
 from libc.stdint cimport int8_t, int32_t, int64_t, uint32_t, uint64_t
@@ -102,6 +103,7 @@ cdef struct Generators:
     double *clock_gauss
 
 
+@cython.final
 cdef class Engine:
     """User slots of one RecoGym model, stepped by C kernels.
 
@@ -310,7 +312,12 @@ cdef class Engine:
     def step_one(self, Py_ssize_t slot, int64_t command, uint64_t next_user, uint64_t end_user,
                  bint replace_leavers, bint record_views):
         """:meth:`step` for one slot, without the arrays: the classic and
-        Gymnasium envs' batch of one. The outcome is at position 0."""
+        Gymnasium envs' batch of one.
+
+        Returns ``(next_user, click, click_probability, markov_state)``: the
+        next unused user id, the recommendation's outcome (if the command
+        was one) and the user's state after the step.
+        """
         cdef Generators g
         cdef Stream s, clock
         cdef Stream *timing
@@ -320,7 +327,7 @@ cdef class Engine:
             timing = self.timing_stream(&s, &clock, &g)
             self.run_command(0, slot, command, &next_user, end_user, replace_leavers, record_views, &s, timing, &g)
         self.raise_callback_error()
-        return next_user
+        return next_user, self.clicks[0], self.click_probabilities[0], self.markov_state[slot]
 
     cdef int run_command(self, Py_ssize_t i, Py_ssize_t slot, int64_t command, uint64_t *next_user,
                          uint64_t end_user, bint replace_leavers, bint record_views, Stream *s, Stream *timing,
@@ -396,6 +403,13 @@ cdef class Engine:
         return (np.array(self.recorded_index[:n]), np.array(self.recorded_view[:n]),
                 np.array(self.recorded_time[:n]))
 
+    def recorded_session(self):
+        """The views and times the last step recorded, as lists: one slot's
+        session, without the arrays."""
+        cdef Py_ssize_t k
+        return ([self.recorded_view[k] for k in range(self.recorded)],
+                [self.recorded_time[k] for k in range(self.recorded)])
+
     # ------------------------------------------------------------------
     # Queries and single draws between steps.
 
@@ -454,6 +468,8 @@ cdef class Engine:
         cdef bint organic_only
         cdef double p
         cdef double *precomputed
+        cdef double *counts
+        cdef bint popularity = policy == POLICY_USER_POPULARITY
         self.fetch_generators(&g)
         with nogil:
             timing = self.timing_stream(&s, &clock, &g)
@@ -469,7 +485,7 @@ cdef class Engine:
                             self.begin_user(slot, next_user, &s, timing, &g)
                             self.close_stream(slot, &s)
                             next_user += 1
-                            if policy == POLICY_USER_POPULARITY:
+                            if popularity:
                                 for action in range(self.P):
                                     policy_counts[slot, action] = 0.0
                             continue
@@ -478,8 +494,9 @@ cdef class Engine:
                             if self.legacy and not organic_only:
                                 # 0.1.3.0 draws one more logging action for a row it
                                 # never shows; consume it so later users still match.
+                                counts = &policy_counts[slot, 0] if popularity else NULL
                                 self.open_stream(slot, &s, &g)
-                                self.logging_action(slot, &s, policy, policy_cdf, epsilon, policy_counts, &p)
+                                self.logging_action(&s, policy, &policy_cdf[0], epsilon, counts, &p)
                                 self.close_stream(slot, &s)
                             self.markov_state[slot] = EMPTY
                             continue
@@ -502,6 +519,8 @@ cdef class Engine:
                         continue
                     if lockstep:
                         precomputed = &lockstep_logits[slot, 0]
+                    # The user-popularity policy's counts of this user's views.
+                    counts = &policy_counts[slot, 0] if popularity else NULL
                     organic_only = <uint64_t>self.user_id[slot] < organic_only_end
                     self.open_stream(slot, &s, &g)
                     while True:
@@ -516,13 +535,12 @@ cdef class Engine:
                             c[rows] = -1
                             ps[rows] = NAN
                             click_probability[rows] = NAN
-                            if policy == POLICY_USER_POPULARITY:
-                                policy_counts[slot, action] += 1.0
+                            if counts != NULL:
+                                counts[action] += 1.0
                             transition(self, slot, &s, timing)
                         else:
-                            action = self.logging_action(slot, &s, policy, policy_cdf, epsilon, policy_counts,
-                                                         &ps[rows])
-                            if policy != POLICY_USER_POPULARITY:
+                            action = self.logging_action(&s, policy, &policy_cdf[0], epsilon, counts, &ps[rows])
+                            if not popularity:
                                 ps[rows] = policy_probabilities[action]
                             p = click_probability_of(self, slot, action)
                             z[rows] = BANDIT_EVENT
@@ -538,28 +556,27 @@ cdef class Engine:
         self.raise_callback_error()
         return rows, next_user
 
-    cdef Py_ssize_t logging_action(self, Py_ssize_t slot, Stream *s, int policy, const double[::1] policy_cdf,
-                                   double epsilon, double[:, ::1] policy_counts,
-                                   double *propensity) noexcept nogil:
+    cdef inline Py_ssize_t logging_action(self, Stream *s, int policy, const double *policy_cdf, double epsilon,
+                                   const double *counts, double *propensity) noexcept nogil:
         """Draw the logging policy's action; for the user-popularity policy
-        also write its propensity."""
+        (with the user's view ``counts``) also write its propensity."""
         cdef Py_ssize_t i, P = self.P
         cdef double total = 0.0, threshold
         if policy == POLICY_UNIFORM:
             return draw_index(s, P)
         if policy == POLICY_FIXED:
-            return search_right(&policy_cdf[0], P, draw_uniform(s))
+            return search_right(policy_cdf, P, draw_uniform(s))
         for i in range(P):
-            total = total + (policy_counts[slot, i] + epsilon)
+            total = total + (counts[i] + epsilon)
         threshold = draw_uniform(s) * total
         for i in range(P - 1):
-            threshold = threshold - (policy_counts[slot, i] + epsilon)
+            threshold = threshold - (counts[i] + epsilon)
             if threshold < 0.0:
                 break
         else:
             # u * total rounded up to total: take the last product with mass.
             i = P - 1
-            while policy_counts[slot, i] + epsilon == 0.0:
+            while counts[i] + epsilon == 0.0:
                 i -= 1
-        propensity[0] = (policy_counts[slot, i] + epsilon) / total
+        propensity[0] = (counts[i] + epsilon) / total
         return i

@@ -1,5 +1,6 @@
 """Module paths of recogym 0.2's flat layout, kept as aliases of the
-modules that now hold their code, so that code importing them still runs.
+modules that now hold their code, so that code importing them still runs
+(and the few names that moved out of a module that stayed).
 
 ``import recogym.parquet`` gives the module object ``recogym.io.parquet``
 itself (the same functions, the same state). Modules the package has already
@@ -17,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-__all__ = ["MOVED", "install"]
+__all__ = ["MOVED", "MOVED_NAMES", "install"]
 
 #: Old module path -> the module that holds its code now.
 MOVED = {
@@ -33,6 +34,11 @@ MOVED = {
     "recogym.parquet": "recogym.io.parquet",
     "recogym.obp": "recogym.io.obp",
 }
+
+
+#: (module, name) -> where the name lives now, for names that moved out of a
+#: module that stays: that module imports nothing above it.
+MOVED_NAMES = {("recogym.logs", "to_obp"): ("recogym.io.obp", "to_obp")}
 
 
 class _Alias(importlib.abc.Loader):
@@ -69,5 +75,7 @@ def install() -> None:
             name = old.rpartition(".")[2]
             if not hasattr(package, name):
                 setattr(package, name, sys.modules[new])
+    for (module, name), (home, attribute) in MOVED_NAMES.items():
+        setattr(importlib.import_module(module), name, getattr(importlib.import_module(home), attribute))
     if not any(isinstance(finder, _MovedFinder) for finder in sys.meta_path):
         sys.meta_path.append(_MovedFinder())

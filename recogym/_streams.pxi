@@ -105,11 +105,21 @@ cdef inline Py_ssize_t draw_index(Stream *s, Py_ssize_t n) noexcept nogil:
     return i if i < n else n - 1
 
 
+cdef enum:
+    # Up to this many entries a CDF is searched by counting.
+    SHORT_SEARCH = 32
+
+
 cdef inline Py_ssize_t search_right(const double *cdf, Py_ssize_t n, double x) noexcept nogil:
     """Number of entries of the non-decreasing ``cdf`` that are <= x
     (numpy's ``searchsorted(side='right')``), capped at n - 1: the inverse
     CDF that ``RandomState.choice`` applies to one uniform."""
-    cdef Py_ssize_t lo = 0, hi = n, mid
+    cdef Py_ssize_t lo = 0, hi = n, mid, i
+    if n <= SHORT_SEARCH:
+        # A count, without branches to mispredict: the same index for a sorted cdf.
+        for i in range(n):
+            lo += cdf[i] <= x
+        return lo if lo < n else n - 1
     while lo < hi:
         mid = (lo + hi) >> 1
         if cdf[mid] <= x:

@@ -77,7 +77,7 @@ cdef void start_user(Engine e, Py_ssize_t slot, Stream *s, Stream *timing) noexc
         e.last_view[slot] = search_right(&e.initial_view_cdf[0], e.P, draw_uniform(s))
 
 
-cdef void transition(Engine e, Py_ssize_t slot, Stream *s, Stream *timing) noexcept nogil:
+cdef inline void transition(Engine e, Py_ssize_t slot, Stream *s, Stream *timing) noexcept nogil:
     """One step of the organic/bandit/leave chain; in v1 time moves on, and
     omega walks when the user turns (or stays) organic."""
     cdef int old_state = e.markov_state[slot]
@@ -110,15 +110,19 @@ cdef void latent_logits(Engine e, Py_ssize_t slot, Py_ssize_t first, Py_ssize_t 
     """
     cdef Py_ssize_t i, k, block_end
     cdef double weight
+    cdef const double *row
+    cdef const double *mu
     if end - first < INLINE_LOGIT_PRODUCTS:
         for i in range(first, end):
             logits[i] = 0.0
         for k in range(e.K):
             weight = e.omega[slot, k]
+            row = &e.gamma_t[k, 0]
             for i in range(first, end):
-                logits[i] = logits[i] + e.gamma_t[k, i] * weight
+                logits[i] = logits[i] + row[i] * weight
+        mu = &e.mu_organic[0]
         for i in range(first, end):
-            logits[i] = logits[i] + e.mu_organic[i]
+            logits[i] = logits[i] + mu[i]
         return
     while first < end:
         block_end = first + LOGIT_BLOCK if first + LOGIT_BLOCK < end else end
@@ -136,10 +140,13 @@ cdef Py_ssize_t sample_softmax(Engine e, Py_ssize_t slot, double *logits, Stream
     cdef Py_ssize_t i, P = e.P
     cdef double top = -1.0e308, total = 0.0, threshold
     for i in range(P):
-        if logits[i] > top:
-            top = logits[i]
+        top = logits[i] if logits[i] > top else top
+    # The exponentials first, then their running sum: the calls do not wait
+    # on one another, and the sum is the same.
     for i in range(P):
-        total = total + exp(logits[i] - top)
+        logits[i] = exp(logits[i] - top)
+    for i in range(P):
+        total = total + logits[i]
         logits[i] = total
     threshold = draw_uniform(s) * total
     if threshold >= total:
@@ -149,7 +156,7 @@ cdef Py_ssize_t sample_softmax(Engine e, Py_ssize_t slot, double *logits, Stream
     return i
 
 
-cdef Py_ssize_t draw_view(Engine e, Py_ssize_t slot, Stream *s, double *logits) noexcept nogil:
+cdef inline Py_ssize_t draw_view(Engine e, Py_ssize_t slot, Stream *s, double *logits) noexcept nogil:
     """The next organic view. ``logits``: the v1 logits of this user, already
     computed (the lockstep log driver does), or NULL."""
     cdef Py_ssize_t i

@@ -295,12 +295,3 @@ def _event_codes(column: pa.ChunkedArray) -> np.ndarray:
         parts.append(codes)
     return np.concatenate(parts)
 
-
-def __getattr__(name: str) -> Any:
-    # recogym.logs.to_obp, kept for code written before it moved to
-    # recogym.io.obp; imported on use, so this module imports nothing above it.
-    if name == "to_obp":
-        from .io.obp import to_obp
-
-        return to_obp
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

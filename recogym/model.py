@@ -15,6 +15,7 @@ probability of product ``a`` after viewing ``v`` is
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -68,13 +69,12 @@ def expected_events_per_user(cdf: np.ndarray) -> tuple[float, float]:
     Clicks, which send a user back to organic, are left out.
     """
     probabilities = np.diff(cdf, axis=1, prepend=0.0)
-    staying = probabilities[:2, :2]
-    try:
-        whole = float(np.linalg.solve(np.eye(2) - staying, np.ones(2))[0])
-    except np.linalg.LinAlgError:
-        whole = np.inf
-    session = 1.0 / (1.0 - staying[0, 0]) if staying[0, 0] < 1.0 else np.inf
-    return (whole if whole > 0 else np.inf), session
+    (oo, ob), (bo, bb) = probabilities[:2, :2].tolist()
+    # (I - Q) x = 1 by Cramer's rule: a 2 x 2 system, not worth waking BLAS.
+    determinant = (1.0 - oo) * (1.0 - bb) - ob * bo
+    whole = ((1.0 - bb) + ob) / determinant if determinant > 0 else math.inf
+    session = 1.0 / (1.0 - oo) if oo < 1.0 else math.inf
+    return (whole if whole > 0 else math.inf), session
 
 
 def _choice_cdf(p: np.ndarray) -> np.ndarray:

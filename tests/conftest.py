@@ -1,6 +1,13 @@
+import os
+import sys
+
 import pytest
 
 import recogym
+
+# tests/support holds helpers shared by test modules; put it on the path in
+# every import mode (importlib mode, which the wheel check uses, adds nothing).
+sys.path.insert(0, os.path.dirname(__file__))
 from recogym.params import resolve_env_args
 
 

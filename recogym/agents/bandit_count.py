@@ -56,7 +56,7 @@ class BanditCount(BatchAgent):
 
     def ctr(self) -> np.ndarray:
         """(P, P) estimated click-through rates by last view and action."""
-        self._fit_pending()
+        self.fit_pending()
         return (self.clicks + 1.0) / (self.impressions + 2.0)
 
     def policy(self, batch: UserBatch) -> np.ndarray:

@@ -101,7 +101,7 @@ class BanditMFSquare(ModelBasedAgent):
                                    total)
 
     def policy(self, batch: UserBatch) -> np.ndarray:
-        self._fit_pending()
+        self.fit_pending()
         if self.model is None:
             return np.full((len(batch.user_ids), self.num_products), 1.0 / self.num_products)
         from ._torch_models import scores

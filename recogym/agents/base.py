@@ -147,7 +147,7 @@ class BatchAgent(Agent):
 
     def act_batch(self, batch: UserBatch) -> tuple[np.ndarray, np.ndarray]:
         """Products for every user of ``batch`` and their propensities."""
-        self._fit_pending()
+        self.fit_pending()
         probabilities = self.policy(batch)
         actions = self.draw(batch, probabilities)
         return actions, probabilities[np.arange(len(actions)), actions]
@@ -155,7 +155,7 @@ class BatchAgent(Agent):
     def act(self, observation: Session | None, reward: int | None, done: bool) -> Action:
         """Draw this user's next product from the policy, with its propensity."""
         self._observe(observation)
-        self._fit_pending()
+        self.fit_pending()
         batch = UserBatch(self._user_views[None, :], np.array([self._last_view]),
                           np.array([self._user_id]), np.array([self._user_step]))
         probabilities = self.policy(batch)
@@ -194,7 +194,10 @@ class BatchAgent(Agent):
             self._pending.impression(getattr(action, "t", np.nan), user, int(action), int(reward),
                                      getattr(action, "ps", 1.0))
 
-    def _fit_pending(self) -> None:
+    def fit_pending(self) -> None:
+        """Learn, through ``train_logs``, from the steps ``train`` buffered
+        since the last act; called before every act, and by agents that
+        wrap this one."""
         if self._pending.rows:
             logs, self._pending = self._pending.build(), LogBuilder()
             self.train_logs(logs)

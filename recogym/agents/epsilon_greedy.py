@@ -76,8 +76,8 @@ class EpsilonGreedy(BatchAgent):
         self.agent.train_logs(logs)
 
     def policy(self, batch: UserBatch) -> np.ndarray:
-        self._fit_pending()
-        self.agent._fit_pending()
+        self.fit_pending()
+        self.agent.fit_pending()
         return self._mixture(self.agent.policy(batch))
 
     def _mixture(self, followed: np.ndarray) -> np.ndarray:
@@ -96,8 +96,8 @@ class EpsilonGreedy(BatchAgent):
         stream: the wrapped agent's product, then a coin that explores with
         probability ``epsilon``, then the explored product.
         """
-        self._fit_pending()
-        self.agent._fit_pending()
+        self.fit_pending()
+        self.agent.fit_pending()
         followed = self.agent.policy(batch)
         rows = np.arange(len(batch.user_ids))
         greedy = self.agent.draw(batch, followed)

@@ -90,7 +90,7 @@ class LogregMulticlassIpsAgent(ModelBasedAgent):
         self.intercept[model.classes_] = intercept
 
     def policy(self, batch: UserBatch) -> np.ndarray:
-        self._fit_pending()
+        self.fit_pending()
         scores = np.asarray(batch.view_counts, dtype=np.float64) @ self.coef.T + self.intercept
         if not self.select_randomly:
             return greedy(scores)

@@ -126,5 +126,5 @@ class LogregPolyAgent(ModelBasedAgent):
         self.cross_coef = coef[2 * P:].reshape(P, P).copy()
 
     def policy(self, batch: UserBatch) -> np.ndarray:
-        self._fit_pending()
+        self.fit_pending()
         return greedy(np.asarray(batch.view_counts, dtype=np.float64) @ self.cross_coef.T + self.action_coef)

@@ -52,5 +52,5 @@ class OrganicCount(BatchAgent):
         self.co_counts += (session_views.T @ session_views).toarray()
 
     def policy(self, batch: UserBatch) -> np.ndarray:
-        self._fit_pending()
+        self.fit_pending()
         return per_last_view(batch.last_view, self.num_products, lambda views: greedy(self.co_counts[views]))

@@ -35,7 +35,7 @@ class PopularityAgent(BatchAgent):
 
     def probabilities(self) -> np.ndarray:
         """The probability of recommending each product."""
-        self._fit_pending()
+        self.fit_pending()
         total = self.organic_views.sum()
         if total == 0:
             return np.full(self.num_products, 1.0 / self.num_products)

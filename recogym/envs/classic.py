@@ -160,14 +160,13 @@ class RecoEnv:
                                  f"organic session), got {action!r}")
             self._first_step = False
             reward = None
-            self._slots.browse_one(0)
+            self._done = self._slots.browse_one(0)
         else:
             if action is None:
                 raise TypeError(f"action must be an integer product index in [0, {self.num_products}); "
                                 "None is only for the first step of a user")
-            reward, _ = self._slots.recommend_one(0, check_action(action, self.num_products))
+            reward, _, self._done = self._slots.recommend_one(0, check_action(action, self.num_products))
         observation = self._session()
-        self._done = self._slots.has_left(0)
         self._left_on_arrival = self._done and reward is None
         self._last_observation, self._last_reward = observation, reward
         return observation, reward, self._done, {}
@@ -185,10 +184,10 @@ class RecoEnv:
         return None, None, True, {}
 
     def _session(self) -> Session | None:
-        _, views, times = self._slots.recorded_views()
-        if not len(views):
+        views, times = self._slots.recorded_session()
+        if not views:
             return None
-        return Session(views.tolist(), times.tolist(), self._user)
+        return Session(views, times, self._user)
 
     def step_offline(self, *_ignored: Any) -> tuple[Action | None, Session | None, int | None, bool, dict[str, Any]]:
         """One step under the logging policy: uniform random, or the ``agent``

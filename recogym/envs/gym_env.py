@@ -150,16 +150,14 @@ class RecoGymEnv(gymnasium.Env[np.ndarray, np.int64]):
             raise RuntimeError("call reset() before step(): " + (
                 "the user has left" if self._user_id is not None else "no user yet"))
         action = check_action(action, self.num_products)
-        click, click_probability = self._slots.recommend_one(0, action)
+        click, click_probability, self._terminated = self._slots.recommend_one(0, action)
         views = self._views()
-        self._terminated = self._slots.has_left(0)
         info = {"user_id": self._user_id, "views": views, "click_probability": click_probability}
         return self._view_counts(views), float(click), self._terminated, False, info
 
     def _views(self) -> list[int]:
-        _, views, _ = self._slots.recorded_views()
-        listed: list[int] = views.tolist()
-        return listed
+        views, _ = self._slots.recorded_session()
+        return views
 
     def _view_counts(self, views: list[int]) -> np.ndarray:
         return np.bincount(views, minlength=self.num_products).astype(np.float32)

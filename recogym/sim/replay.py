@@ -19,7 +19,8 @@ __all__ = ["expected_rewards", "latent_click_curve"]
 def latent_click_curve(x: np.ndarray) -> np.ndarray:
     """The engine's click curve (RecoGym's ``ff``), elementwise."""
     def sigmoid(y: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-y))
+        result: np.ndarray = 1.0 / (1.0 + np.exp(-y))
+        return result
 
     return sigmoid(5.0 * sigmoid(2.0 * sigmoid(0.3 * x) - 2.0) - 6.0)
 
@@ -68,7 +69,7 @@ def expected_rewards(simulation: Simulation, logs: Logs) -> np.ndarray:
             action = int(actions[row])
             if slots.click_probability(0, action) != probabilities[row]:
                 raise _replay_error(user, "click probabilities")
-            click, _ = slots.recommend_one(0, action)
+            click, _, _ = slots.recommend_one(0, action)
             if click != clicks[row]:
                 raise _replay_error(user, "clicks")
             row = _check_session(slots, user, views, organic, row + 1, end)

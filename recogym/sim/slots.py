@@ -92,22 +92,22 @@ class Slots:
         session, unless not ``browse``); with ``replace_leavers`` one who
         leaves then is replaced by the next id. Returns the next unused id."""
         command = _core.NEW_USER_COMMAND if browse else _core.NEW_USER_NO_SESSION_COMMAND
-        return int(self.engine.step_one(slot, command, user_id, USER_ID_LIMIT if replace_leavers else user_id + 1,
-                                        replace_leavers, self.record_views))
+        end_user = USER_ID_LIMIT if replace_leavers else user_id + 1
+        next_user, _, _, _ = self.engine.step_one(slot, command, user_id, end_user, replace_leavers,
+                                                  self.record_views)
+        return int(next_user)
 
-    def browse_one(self, slot: int) -> None:
-        """The user in ``slot`` browses, if organic."""
-        self.engine.step_one(slot, _core.BROWSE_COMMAND, 0, 0, False, self.record_views)
+    def browse_one(self, slot: int) -> bool:
+        """The user in ``slot`` browses, if organic. Returns whether they left."""
+        _, _, _, state = self.engine.step_one(slot, _core.BROWSE_COMMAND, 0, 0, False, self.record_views)
+        return bool(state == _core.STOP_STATE)
 
-    def recommend_one(self, slot: int, action: int) -> tuple[int, float]:
+    def recommend_one(self, slot: int, action: int) -> tuple[int, float, bool]:
         """Show ``action`` to the user in ``slot``, who then browses if
-        organic. Returns the click and its true probability."""
-        self.engine.step_one(slot, action, 0, 0, False, self.record_views)
-        clicks, probabilities = self.engine.outcomes()
-        return int(clicks[0]), float(probabilities[0])
-
-    def has_left(self, slot: int) -> bool:
-        return bool(self.markov_state[slot] == _core.STOP_STATE)
+        organic. Returns the click, its true probability and whether the
+        user left."""
+        _, click, probability, state = self.engine.step_one(slot, action, 0, 0, False, self.record_views)
+        return click, probability, state == _core.STOP_STATE
 
     # -- what the last step showed ----------------------------------------
 
@@ -116,6 +116,12 @@ class Slots:
         command, the product and the time."""
         index, views, times = self.engine.recorded_views()
         return index, views, times
+
+    def recorded_session(self) -> tuple[list[int], list[float]]:
+        """The views and times of the last step, as lists: the session of a
+        one-slot step."""
+        views, times = self.engine.recorded_session()
+        return views, times
 
     def click_probability(self, slot: int, action: int) -> float:
         """The true probability that the user in ``slot`` clicks ``action`` now."""

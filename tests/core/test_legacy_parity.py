@@ -13,7 +13,7 @@ import pytest
 
 import recogym
 
-FIXTURES = Path(__file__).parent / "fixtures" / "legacy"
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "legacy"
 
 
 def load(path):

@@ -13,7 +13,7 @@ from recogym.agents.policy_agent import PolicyAgent
 from recogym.batch import evaluate_batch
 from recogym.evaluation import evaluate_online
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "stable_baselines3_ppo.py"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "stable_baselines3_ppo.py"
 
 
 class MostViewedModel:

@@ -110,6 +110,7 @@ def test_lockstep_kernel_gives_the_sequential_rows(make_env, monkeypatch, slots)
     from recogym.policies import UserPopularity
 
     monkeypatch.setattr(simulate, "LOCKSTEP_SLOTS", slots)
+    monkeypatch.setattr(simulate, "LOCKSTEP_MIN_GAMMA_BYTES", 1200 * 7 * 8)
     env = make_env(random_seed=4, num_products=1200, K=7)
     assert simulate.uses_lockstep(env.simulation)
     for policy in (None, UserPopularity(0.5)):
