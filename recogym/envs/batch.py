@@ -41,6 +41,8 @@ class BatchEnv:
         self.view_counts = self._slots.view_counts
         self.steps = self._slots.steps
         self._next_user = self._end_user = 0
+        # The read-only array active_slots() last returned, valid until users move.
+        self._waiting: np.ndarray | None = None
 
     def start(self, num_users: int, first_user: int = 0) -> None:
         """Fill the slots with the first of ``num_users`` users."""
@@ -49,13 +51,20 @@ class BatchEnv:
         check_user_range(first_user, num_users, "first_user + num_users")
         self._slots.markov_state[:] = _core.EMPTY_SLOT
         self._end_user = first_user + num_users
+        self._waiting = None
         self._next_user = self._slots.start(self._slots.all_slots, first_user, self._end_user)
 
     def active_slots(self) -> np.ndarray:
-        """The slots whose user waits for a recommendation."""
-        return self._slots.waiting()
+        """The slots whose user waits for a recommendation (a read-only array)."""
+        waiting = self._slots.waiting()
+        waiting.flags.writeable = False
+        self._waiting = waiting
+        return waiting
 
     def _check_slots(self, slots: Any) -> np.ndarray:
+        if self._waiting is not None and slots is self._waiting:
+            # active_slots()'s own answer, unchanged (read-only) and still true.
+            return self._waiting
         return check_slots("slots", slots, self.num_envs, self._slots.markov_state, _core.BANDIT_STATE,
                            "waits for a recommendation (see active_slots())")
 
@@ -75,6 +84,7 @@ class BatchEnv:
         replaced. Returns the clicks and the true click probabilities."""
         slots = self._check_slots(slots)
         actions = check_actions("actions", actions, len(slots), self.num_products)
+        self._waiting = None
         clicks, click_probability = self._slots.recommend(slots, actions)
         finished = self._slots.finished(slots)
         if finished.size:

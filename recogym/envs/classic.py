@@ -57,6 +57,9 @@ class RecoEnv:
         self.config = config
         self.num_products = config.num_products
         self._logging_agent = config.get("agent")
+        # The uniform logging policy's propensities, as its actions carry them.
+        self._uniform_ps = 1.0 / self.num_products
+        self._uniform_ps_all = self._uniform_policy() if config.with_ps_all else ()
         self.reset_random_seed()
 
     @property
@@ -215,7 +218,7 @@ class RecoEnv:
                                self.num_products)
             product, ps, ps_all = int(choice), choice.ps, choice.ps_all
         else:
-            product, ps, ps_all = self._slots.uniform_action(0), 1.0 / self.num_products, self._uniform_ps_all()
+            product, ps, ps_all = self._slots.uniform_action(0), self._uniform_ps, self._uniform_ps_all
         return Action(product, ps, ps_all, t=self.current_time, u=self._user)
 
     @property
@@ -238,11 +241,9 @@ class RecoEnv:
             self._slots.uniform_action(0)
 
     def _uniform_policy(self) -> np.ndarray:
-        return np.full(self.num_products, 1.0 / self.num_products)
-
-    def _uniform_ps_all(self) -> np.ndarray | tuple[()]:
-        assert self.config is not None
-        return self._uniform_policy() if self.config.with_ps_all else ()
+        policy = np.full(self.num_products, 1.0 / self.num_products)
+        policy.flags.writeable = False  # one vector, shared by every action that carries it
+        return policy
 
     def click_probability(self, action: int) -> float:
         """The true probability that the current user would click ``action`` now."""
