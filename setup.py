@@ -41,7 +41,8 @@ core = Extension(
         os.path.join(numpy_root, "random", "lib"),
         os.path.join(numpy_root, "_core", "lib"),
     ],
-    libraries=["npyrandom", "npymath"],
+    # libdl: dlvsym, with which _kernels.h finds glibc's exp without its wrapper.
+    libraries=["npyrandom", "npymath"] + (["dl"] if sys.platform.startswith("linux") else []),
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
                    ("RECOGYM_DEBUG_BUILD", "1" if DEBUG else "0")],
     extra_compile_args=compile_args,

@@ -7,6 +7,10 @@
 
 cdef extern from "_kernels.h":
     void recogym_axpy(double *out, const double *row, double weight, Py_ssize_t n) noexcept nogil
+    double recogym_exp(double x) noexcept nogil
+    void recogym_bind_exp() noexcept
+
+recogym_bind_exp()
 
 cdef enum:
     # Products per block of the latent logits: a block of each Gamma row stays in L1.
@@ -17,7 +21,7 @@ cdef enum:
 
 
 cdef inline double sigmoid(double x) noexcept nogil:
-    return 1.0 / (1.0 + exp(-x))
+    return 1.0 / (1.0 + recogym_exp(-x))
 
 
 cdef inline double latent_click_curve(double x) noexcept nogil:
@@ -99,7 +103,7 @@ cdef inline void transition(Engine e, Py_ssize_t slot, Stream *s, Stream *timing
         omega_changed(e, slot)
 
 
-cdef void latent_logits(Engine e, Py_ssize_t slot, Py_ssize_t first, Py_ssize_t end,
+cdef inline void latent_logits(Engine e, Py_ssize_t slot, Py_ssize_t first, Py_ssize_t end,
                         double *logits) noexcept nogil:
     """``Gamma @ omega + mu_organic`` for products first .. end - 1.
 
@@ -144,7 +148,7 @@ cdef Py_ssize_t sample_softmax(Engine e, Py_ssize_t slot, double *logits, Stream
     # The exponentials first, then their running sum: the calls do not wait
     # on one another, and the sum is the same.
     for i in range(P):
-        logits[i] = exp(logits[i] - top)
+        logits[i] = recogym_exp(logits[i] - top)
     for i in range(P):
         total = total + logits[i]
         logits[i] = total
