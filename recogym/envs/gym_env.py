@@ -7,6 +7,7 @@ classic env (:class:`~recogym.sim.slots.Slots`).
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import gymnasium
@@ -14,23 +15,34 @@ import numpy as np
 from gymnasium import spaces
 
 from .. import _core
-from .._checks import MAX_USER_ID, check_action, check_user_id
+from .._checks import MAX_USER_ID, check_action, check_flag, check_user_id
 from ..model import Simulation
 from ..params import Configuration, resolve_env_args
 from ..sim.slots import Slots
 
 __all__ = [
+    "RENDER_MODES",
     "RecoGymEnv",
     "RecoGymEnv0",
     "RecoGymEnv1",
     "CumulativeViewCounts",
     "register_envs",
     "GYMNASIUM_IDS",
+    "GYMNASIUM_ALIASES",
     "VIEW_COUNT_HIGH",
+    "check_render_mode",
 ]
 
 #: Gymnasium id -> RecoGym model.
-GYMNASIUM_IDS = {"recogym/RecoGym-v1": "reco-gym-v1", "recogym/RecoGym-v0": "reco-gym-v0"}
+GYMNASIUM_IDS = {"recogym/RecoGym-v1": "reco-gym-v1", "recogym/RecoGymClusters-v0": "reco-gym-v0"}
+
+#: Older ids, registered as the same envs. Gymnasium reads ``RecoGym-v0`` as
+#: an old version of ``RecoGym-v1`` and says it is out of date, so the cluster
+#: model has its own name now.
+GYMNASIUM_ALIASES = {"recogym/RecoGym-v0": "recogym/RecoGymClusters-v0"}
+
+#: The render modes of the Gymnasium envs: ``'ansi'``, one text line per step.
+RENDER_MODES = ("ansi",)
 
 #: Upper bound of the view-count boxes: finite, so ``check_env`` does not warn,
 #: and never reached (a user would have to view a product 3.4e38 times).
@@ -63,6 +75,22 @@ def gymnasium_config(model: str, env_args: dict[str, Any]) -> Configuration:
 def view_count_space(num_products: int) -> spaces.Box:
     """Counts of organic views per product, as float32."""
     return spaces.Box(0.0, VIEW_COUNT_HIGH, (num_products,), np.float32)
+
+
+def check_render_mode(render_mode: Any) -> str | None:
+    """``render_mode``, None or one of :data:`RENDER_MODES`.
+
+    Raises
+    ------
+    TypeError
+        For any other mode. A TypeError, not a ValueError, because that is
+        what Stable-Baselines3 recovers from: ``make_vec_env`` and
+        ``PPO('MlpPolicy', env_id)`` first ask for ``'rgb_array'`` and, on a
+        TypeError, make the env again without a render mode.
+    """
+    if render_mode is None or render_mode in RENDER_MODES:
+        return str(render_mode) if render_mode is not None else None
+    raise TypeError(f"render_mode must be None or one of {list(RENDER_MODES)}, got {render_mode!r}")
 
 
 def check_reset_user(options: dict[str, Any] | None) -> int | None:
@@ -100,28 +128,39 @@ class RecoGymEnv(gymnasium.Env[np.ndarray, np.int64]):
         ``terminated`` when the user leaves. Episodes are never truncated
         here; pass ``max_episode_steps`` to ``gymnasium.make`` for a limit.
     Info
-        ``user_id``; ``views``, the products viewed since the last step, in
-        order; and after a step, ``click_probability``, the true probability
-        that the user would click the action (known to the simulator only).
+        The same keys at reset and at every step, with values of fixed size,
+        so that TorchRL and Minari can store them: ``user_id`` (int) and
+        ``click_probability`` (float), the true probability that the user
+        would click the action (known to the simulator only; NaN at reset).
+        With ``record_views=True``, also ``views``: the products viewed since
+        the last step, in order (a list whose length varies).
+    Rendering
+        ``render_mode='ansi'``: ``render()`` returns one text line for the
+        last step, ``user 7 | views [3, 3, 1] | action 2 | click 0 |
+        p(click) 0.0213``. Other modes raise a TypeError (see
+        :func:`check_render_mode`).
     Arguments
         The env args of ``recogym.env_1_args`` / ``env_0_args`` as keyword
         arguments, e.g. ``gymnasium.make('recogym/RecoGym-v1', num_products=100,
         random_seed=7)``. ``random_seed`` fixes the model (the products'
         parameters) and, with the user id, each user's draws; ``reset(seed=...)``
         only chooses users. ``rng='legacy'`` is refused: its single shared
-        stream is the classic env's (``recogym.make``).
+        stream is the classic env's (``recogym.make``). ``render_mode`` and
+        ``record_views`` as above.
     Version History
         The id's version names the RecoGym model, as reco-gym-v0/v1 do.
-        recogym 0.2.0: first release.
+        recogym 0.2.0: first release. 0.3.0: the info keys are fixed
+        (``views`` behind ``record_views``); ``render_mode='ansi'``; the
+        cluster model is ``recogym/RecoGymClusters-v0``.
     """
 
-    metadata: dict[str, Any] = {"render_modes": []}
+    # render_fps only because Gymnasium's checker asks for it: text has no frame rate.
+    metadata: dict[str, Any] = {"render_modes": list(RENDER_MODES), "render_fps": 1}
     model = ""
 
-    def __init__(self, render_mode: str | None = None, **env_args: Any) -> None:
-        if render_mode is not None:
-            raise ValueError(f"{type(self).__name__} has no render modes, got render_mode={render_mode!r}")
-        self.render_mode = None
+    def __init__(self, render_mode: str | None = None, record_views: bool = False, **env_args: Any) -> None:
+        self.render_mode = check_render_mode(render_mode)
+        self.record_views = check_flag("record_views", record_views)
         self.config = gymnasium_config(self.model, env_args)
         self.num_products = self.config.num_products
         self._slots = Slots(Simulation.create(self.model, self.config), 1, record_views=True)
@@ -129,6 +168,7 @@ class RecoGymEnv(gymnasium.Env[np.ndarray, np.int64]):
         self.observation_space = view_count_space(self.num_products)
         self._user_id: int | None = None
         self._terminated = True
+        self._last_line: str | None = None
 
     def reset(self, *, seed: int | None = None,
               options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
@@ -143,7 +183,8 @@ class RecoGymEnv(gymnasium.Env[np.ndarray, np.int64]):
         self._user_id = int(self._slots.user_ids[0])
         self._terminated = False
         views = self._views()
-        return self._view_counts(views), {"user_id": self._user_id, "views": views}
+        self._last_line = f"user {self._user_id} | views {views} | action - | click - | p(click) -"
+        return self._view_counts(views), self._info(views, math.nan)
 
     def step(self, action: int | np.integer) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self._terminated:
@@ -152,8 +193,32 @@ class RecoGymEnv(gymnasium.Env[np.ndarray, np.int64]):
         action = check_action(action, self.num_products)
         click, click_probability, self._terminated = self._slots.recommend_one(0, action)
         views = self._views()
-        info = {"user_id": self._user_id, "views": views, "click_probability": click_probability}
-        return self._view_counts(views), float(click), self._terminated, False, info
+        self._last_line = (f"user {self._user_id} | views {views} | action {action} | click {click} | "
+                           f"p(click) {click_probability:.4f}" + (" | left" if self._terminated else ""))
+        return (self._view_counts(views), float(click), self._terminated, False,
+                self._info(views, click_probability))
+
+    def render(self) -> str | None:
+        """The last step as one text line (``render_mode='ansi'``). Without a
+        render mode, warns and returns None, as Gymnasium's own envs do."""
+        if self.render_mode is None:
+            gymnasium.logger.warn(
+                "You are calling render method without specifying any render mode. You can specify the "
+                f"render_mode at initialization, e.g. gymnasium.make('{self._env_id()}', render_mode='ansi')")
+            return None
+        if self._last_line is None:
+            raise RuntimeError("call reset() before render()")
+        return self._last_line
+
+    def _env_id(self) -> str:
+        return self.spec.id if self.spec is not None else "recogym/RecoGym-v1"
+
+    def _info(self, views: list[int], click_probability: float) -> dict[str, Any]:
+        assert self._user_id is not None
+        info: dict[str, Any] = {"user_id": self._user_id, "click_probability": click_probability}
+        if self.record_views:
+            info["views"] = views
+        return info
 
     def _views(self) -> list[int]:
         views, _ = self._slots.recorded_session()
@@ -193,7 +258,8 @@ class RecoGymEnv1(RecoGymEnv):
 
 
 class RecoGymEnv0(RecoGymEnv):
-    """recogym/RecoGym-v0: RecoGym's cluster user model.
+    """recogym/RecoGymClusters-v0 (alias recogym/RecoGym-v0): RecoGym's
+    cluster user model.
 
     Description
         Products form ``num_clusters`` equal clusters; views move uniformly
@@ -213,7 +279,9 @@ class RecoGymEnv0(RecoGymEnv):
     Arguments
         ``recogym.env_0_args`` as keyword arguments (default rng only).
     Version History
-        recogym 0.2.0: first release.
+        recogym 0.2.0: first release, as recogym/RecoGym-v0. 0.3.0: renamed
+        recogym/RecoGymClusters-v0, which Gymnasium does not take for an old
+        RecoGym-v1; the old id stays as an alias.
     """
 
     model = "reco-gym-v0"
@@ -250,10 +318,15 @@ class CumulativeViewCounts(gymnasium.ObservationWrapper[np.ndarray, np.int64, np
 
 
 def register_envs() -> None:
-    """Register ``recogym/RecoGym-v1`` and ``recogym/RecoGym-v0`` with
-    Gymnasium, each with its native vector env; ids already registered are
-    left as they are."""
-    for env_id, model in GYMNASIUM_IDS.items():
+    """Register ``recogym/RecoGym-v1``, ``recogym/RecoGymClusters-v0`` and
+    its alias ``recogym/RecoGym-v0`` with Gymnasium, each with its native
+    vector env; ids already registered are left as they are.
+
+    ``gymnasium.make('recogym:recogym/RecoGym-v1')`` imports recogym, and so
+    registers them, before it looks the id up.
+    """
+    ids = {**GYMNASIUM_IDS, **{alias: GYMNASIUM_IDS[env_id] for alias, env_id in GYMNASIUM_ALIASES.items()}}
+    for env_id, model in ids.items():
         if env_id in gymnasium.registry:
             continue
         suffix = model[-1]

@@ -1,21 +1,33 @@
 """The native Gymnasium vector env: ``num_envs`` users stepped together, in
-one call of the engine's stepping driver per step."""
+one call of the engine's stepping driver per step, with Gymnasium's three
+autoreset modes; and :class:`VectorCumulativeViewCounts`, its running view
+counts."""
 from __future__ import annotations
 
 from typing import Any
 
+import gymnasium
 import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from .. import _core
-from .._checks import USER_ID_LIMIT, check_actions, check_count, check_positive_int
+from .._checks import USER_ID_LIMIT, check_actions, check_choice, check_count, check_positive_int
 from ..model import Simulation
 from ..sim.slots import Slots
 from .gym_env import USER_ID_DRAW_LIMIT, gymnasium_config, view_count_space
 
-__all__ = ["RecoGymVectorEnv", "RecoGymVectorEnv0", "RecoGymVectorEnv1"]
+__all__ = ["RecoGymVectorEnv", "RecoGymVectorEnv0", "RecoGymVectorEnv1", "VectorCumulativeViewCounts",
+           "check_autoreset_mode"]
+
+
+def check_autoreset_mode(autoreset_mode: Any) -> AutoresetMode:
+    """``autoreset_mode``, an ``AutoresetMode`` or its value (``'NextStep'``,
+    ``'SameStep'``, ``'Disabled'``)."""
+    if isinstance(autoreset_mode, AutoresetMode):
+        return autoreset_mode
+    return AutoresetMode(check_choice("autoreset_mode", autoreset_mode, [mode.value for mode in AutoresetMode]))
 
 
 class RecoGymVectorEnv(VectorEnv):
@@ -32,41 +44,61 @@ class RecoGymVectorEnv(VectorEnv):
         ``MultiDiscrete([num_products] * num_envs)``.
     Observation Space
         ``Box(0, VIEW_COUNT_HIGH, (num_envs, num_products), float32)``: each
-        user's view counts since the last step.
+        user's view counts since the last step (:class:`VectorCumulativeViewCounts`
+        for the running totals).
     Rewards
         ``(num_envs,)`` float64: 1.0 for a click, else 0.0.
     Starting State
         ``reset(seed=...)`` draws a first user id from ``np_random``; slots
-        take consecutive ids from there, also when they autoreset. Users who
-        leave during their first session are passed over.
+        take consecutive ids from there, also when they autoreset or are
+        reset by a ``reset_mask``. Users who leave during their first session
+        are passed over. So with the same seed and the same actions, every
+        autoreset mode meets the same users, who click the same.
     Episode End
         ``terminated[i]`` when the user in slot ``i`` leaves; ``truncated[i]``
-        after ``max_episode_steps`` recommendations, if given.
-        Autoreset is ``AutoresetMode.NEXT_STEP``, as in ``SyncVectorEnv``: the
-        step after an episode ends ignores that slot's action and returns the
-        next user's first observation with reward 0, not terminated.
+        after ``max_episode_steps`` recommendations, if given. What follows
+        is ``autoreset_mode`` (also in ``metadata['autoreset_mode']``):
+
+        - ``NEXT_STEP`` (the default, as in ``SyncVectorEnv``): the step after
+          an episode ends ignores that slot's action and returns the next
+          user's first observation, with reward 0, not terminated.
+        - ``SAME_STEP``: the step that ends an episode already returns the
+          next user's first observation and info; the ended user's are in
+          ``info['final_obs']`` (an object array, None for other slots) and
+          ``info['final_info']``, with masks ``_final_obs`` and ``_final_info``,
+          as Gymnasium 1.x documents. TorchRL asks for this mode.
+        - ``DISABLED``: slots stay ended until ``reset(options={'reset_mask':
+          mask})`` starts new users in them; stepping an ended slot raises a
+          RuntimeError.
     Info
         ``user_id`` (int64) and ``click_probability`` (float64, the true
-        probability of the click, 0 for slots that autoreset), each with its
-        ``_key`` mask as ``SyncVectorEnv`` builds them. The single env's
-        ``views`` lists are not kept.
+        probability of the click; NaN where no recommendation was shown: at
+        reset and at a NEXT_STEP autoreset), each with its ``_key`` mask as
+        ``SyncVectorEnv`` builds them, at reset and at every step.
     Arguments
-        ``num_envs``, ``max_episode_steps`` (None: no limit), and the env args
-        as keyword arguments, as for the single env.
+        ``num_envs``, ``max_episode_steps`` (None: no limit),
+        ``autoreset_mode`` (an ``AutoresetMode`` or its value), and the env
+        args as keyword arguments, as for the single env, e.g.
+        ``gymnasium.make_vec('recogym/RecoGym-v1', 8, vectorization_mode='vector_entry_point',
+        autoreset_mode=AutoresetMode.SAME_STEP)``.
     Version History
-        recogym 0.2.0: first release.
+        recogym 0.2.0: first release. 0.3.0: ``autoreset_mode``; NaN click
+        probabilities where nothing was shown, and the same info keys at reset.
     """
 
     metadata: dict[str, Any] = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
     model = ""
 
     def __init__(self, num_envs: int = 1, max_episode_steps: int | None = None,
+                 autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
                  render_mode: str | None = None, **env_args: Any) -> None:
         num_envs = check_positive_int("num_envs", num_envs)
         if max_episode_steps is not None and check_count("max_episode_steps", max_episode_steps) < 1:
             raise ValueError(f"max_episode_steps must be at least 1 or None, got {max_episode_steps}")
         if render_mode is not None:
             raise ValueError(f"{type(self).__name__} has no render modes, got render_mode={render_mode!r}")
+        self.autoreset_mode = check_autoreset_mode(autoreset_mode)
+        self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
         self.render_mode = None
         self.num_envs = num_envs
         self.max_episode_steps = max_episode_steps
@@ -84,7 +116,7 @@ class RecoGymVectorEnv(VectorEnv):
         self._views = self._slots.view_counts      # views since the last step, zeroed before each
         self._steps = self._slots.steps
         self._observations = np.zeros((num_envs, P), dtype=np.float32)
-        self._autoreset = np.zeros(num_envs, dtype=np.bool_)
+        self._ended = np.zeros(num_envs, dtype=np.bool_)   # episodes that ended at the last step
         self._next_user = 0
         self._started = False
 
@@ -92,9 +124,12 @@ class RecoGymVectorEnv(VectorEnv):
               options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
         """Start new users in every slot, or in the slots of
         ``options['reset_mask']`` (a ``(num_envs,)`` bool array); the other
-        slots keep their users and last observations."""
+        slots keep their users and last observations. A reset of every slot,
+        or one with a seed, draws the first user id from ``np_random``; a
+        masked reset without a seed gives the next ids, as an autoreset does."""
         super().reset(seed=seed)
         slots = self._all
+        draw = True
         if options is not None and "reset_mask" in options:
             if not self._started:
                 raise RuntimeError("call reset() without a reset_mask first")
@@ -102,44 +137,78 @@ class RecoGymVectorEnv(VectorEnv):
             if not (isinstance(mask, np.ndarray) and mask.dtype == np.bool_ and mask.shape == (self.num_envs,)):
                 raise ValueError(f"options['reset_mask'] must be a bool array of shape ({self.num_envs},)")
             slots = self._all[mask]
-        first_user = int(self.np_random.integers(USER_ID_DRAW_LIMIT))
+            draw = seed is not None
+        if draw:
+            self._next_user = int(self.np_random.integers(USER_ID_DRAW_LIMIT))
         self._views.fill(0.0)
-        self._next_user = self._slots.start(slots, first_user)
+        self._next_user = self._slots.start(slots, self._next_user)
         observations = self._observations.copy()
         observations[slots] = self._views[slots]
         self._observations = observations
-        self._autoreset[slots] = False
+        self._ended[slots] = False
         self._started = True
-        info = {"user_id": self._slots.user_ids.copy(), "_user_id": np.ones(self.num_envs, dtype=np.bool_)}
-        return observations, info
+        return observations, self._info(np.full(self.num_envs, np.nan), np.zeros(self.num_envs, dtype=np.bool_))
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if not self._started:
             raise RuntimeError("call reset() before step()")
         actions = check_actions("actions", actions, self.num_envs, self.num_products)
-        playing = ~self._autoreset
-        # Slots whose episode ended last step start the next user instead.
-        commands = np.where(playing, actions, _core.NEW_USER_COMMAND)
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+            playing = ~self._ended
+            # Slots whose episode ended last step start the next user instead.
+            commands = np.where(playing, actions, _core.NEW_USER_COMMAND)
+        else:
+            if self._ended.any():
+                raise RuntimeError(f"the episodes of slots {np.flatnonzero(self._ended).tolist()} have ended; "
+                                   "start new users with reset(options={'reset_mask': mask})")
+            playing = np.ones(self.num_envs, dtype=np.bool_)
+            commands = actions
         self._views.fill(0.0)
         self._next_user, clicks, click_probability = self._slots.step(self._all, commands, self._next_user,
                                                                       USER_ID_LIMIT, replace_leavers=True)
         clicks[~playing] = 0
-        click_probability[~playing] = 0.0
-        self._observations = observations = self._views.astype(np.float32)
-
+        click_probability[~playing] = np.nan
+        observations = self._views.astype(np.float32)
         terminated = self._slots.markov_state == _core.STOP_STATE
         if self.max_episode_steps is None:
             truncated = np.zeros(self.num_envs, dtype=np.bool_)
         else:
             truncated = self._steps >= self.max_episode_steps
-        np.logical_or(terminated, truncated, out=self._autoreset)
-        info = {
+        np.logical_or(terminated, truncated, out=self._ended)
+        info = self._info(click_probability, playing)
+        if self.autoreset_mode == AutoresetMode.SAME_STEP and self._ended.any():
+            observations, info = self._start_next_users(observations, info)
+        self._observations = observations
+        return observations, clicks.astype(np.float64), terminated, truncated, info
+
+    def _start_next_users(self, observations: np.ndarray,
+                          info: dict[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
+        """SAME_STEP: the ended slots start their next users now; the ended
+        users' observations and infos move to ``final_obs`` and ``final_info``."""
+        ended = self._ended.copy()
+        slots = self._all[ended]
+        final_obs = np.full(self.num_envs, None, dtype=object)
+        final_obs[slots] = list(observations[slots])
+        self._views.fill(0.0)
+        self._next_user = self._slots.start(slots, self._next_user)
+        observations[slots] = self._views[slots]
+        self._ended.fill(False)
+        final_info = {key: value.copy() for key, value in info.items()}
+        final_info["_user_id"] = ended.copy()
+        final_info["_click_probability"] = ended & info["_click_probability"]
+        click_probability = info["click_probability"].copy()
+        click_probability[slots] = np.nan
+        info = self._info(click_probability, info["_click_probability"] & ~ended)
+        info.update(final_obs=final_obs, _final_obs=ended, final_info=final_info, _final_info=ended.copy())
+        return observations, info
+
+    def _info(self, click_probability: np.ndarray, shown: np.ndarray) -> dict[str, Any]:
+        return {
             "user_id": self._slots.user_ids.copy(),
             "_user_id": np.ones(self.num_envs, dtype=np.bool_),
             "click_probability": click_probability,
-            "_click_probability": playing,
+            "_click_probability": shown,
         }
-        return observations, clicks.astype(np.float64), terminated, truncated, info
 
 
 class RecoGymVectorEnv1(RecoGymVectorEnv):
@@ -150,7 +219,64 @@ class RecoGymVectorEnv1(RecoGymVectorEnv):
 
 
 class RecoGymVectorEnv0(RecoGymVectorEnv):
-    """The native vector env of ``recogym/RecoGym-v0`` (clusters); see
+    """The native vector env of ``recogym/RecoGymClusters-v0`` (clusters); see
     :class:`RecoGymVectorEnv` and :class:`~recogym.envs.gym_env.RecoGymEnv0`."""
 
     model = "reco-gym-v0"
+
+
+class VectorCumulativeViewCounts(gymnasium.vector.VectorWrapper):
+    """Observe each user's view counts since they arrived, in every autoreset mode.
+
+    The vector form of :class:`~recogym.envs.gym_env.CumulativeViewCounts`:
+    a slot's running counts start again from its new user's first
+    observation wherever that user arrives. That is the step after the end
+    (``NEXT_STEP``), the same step, whose ``final_obs`` then holds the ended
+    user's totals (``SAME_STEP``), or a masked ``reset`` (``DISABLED``). Any
+    vector env of view counts that declares ``metadata['autoreset_mode']``
+    will do: the native env, or ``SyncVectorEnv`` of the single env.
+
+    Examples
+    --------
+    >>> envs = VectorCumulativeViewCounts(gymnasium.make_vec(
+    ...     'recogym/RecoGym-v1', 8, vectorization_mode='vector_entry_point'))
+    >>> counts, info = envs.reset(seed=0)
+    """
+
+    def __init__(self, env: VectorEnv) -> None:
+        super().__init__(env)
+        space = env.single_observation_space
+        if not (isinstance(space, spaces.Box) and len(space.shape) == 1 and np.all(space.low == 0)):
+            raise TypeError(f"the observations must be Boxes of view counts, from 0, got {space}")
+        shape = space.shape
+        self.autoreset_mode = check_autoreset_mode(env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP))
+        self._counts = np.zeros((env.num_envs, shape[0]), dtype=np.float64)
+        self._ended = np.zeros(env.num_envs, dtype=np.bool_)
+
+    def reset(self, *, seed: int | None = None,
+              options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+        observations, info = self.env.reset(seed=seed, options=options)
+        if options is not None and "reset_mask" in options:
+            mask = options["reset_mask"]
+            self._counts[mask] = observations[mask]
+            self._ended[mask] = False
+        else:
+            self._counts[:] = observations
+            self._ended.fill(False)
+        return self._counts.astype(np.float32), info
+
+    def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        observations, rewards, terminated, truncated, info = self.env.step(actions)
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+            self._counts[self._ended] = 0.0
+        self._counts += observations
+        if self.autoreset_mode == AutoresetMode.SAME_STEP and "final_obs" in info:
+            ended = info["_final_obs"]
+            # _counts holds the ended users' totals plus the new users' first views.
+            final_obs = info["final_obs"].copy()
+            for slot in np.flatnonzero(ended):
+                final_obs[slot] = (self._counts[slot] - observations[slot] + final_obs[slot]).astype(np.float32)
+                self._counts[slot] = observations[slot]
+            info = {**info, "final_obs": final_obs}
+        self._ended = terminated | truncated
+        return self._counts.astype(np.float32), rewards, terminated, truncated, info

@@ -1,5 +1,6 @@
-"""The Gymnasium envs: API conformance (check_env), seeding, the native
-vector env's autoreset, and equality with the classic env's users."""
+"""The Gymnasium envs: API conformance (check_env), ids, rendering, the info
+schema, seeding, and equality with the classic env's users. The native
+vector env's autoreset modes are in test_gym_vector_modes.py."""
 import copy
 import warnings
 
@@ -10,7 +11,7 @@ from gymnasium.utils.env_checker import check_env
 from gymnasium.vector import AutoresetMode, VectorEnv
 
 import recogym
-from recogym.gym_env import GYMNASIUM_IDS, CumulativeViewCounts, RecoGymEnv, register_envs
+from recogym.gym_env import GYMNASIUM_ALIASES, GYMNASIUM_IDS, CumulativeViewCounts, RecoGymEnv, register_envs
 from recogym.gym_vector import RecoGymVectorEnv
 
 register_envs()
@@ -19,19 +20,15 @@ IDS = list(GYMNASIUM_IDS)
 
 
 def make(env_id, **env_args):
-    """gymnasium.make, with warnings as errors except Gymnasium's notice that
-    v0 is "out of date": its ids' versions are numbers, so it takes
-    RecoGym-v0 (the cluster model) for an old RecoGym-v1."""
+    """gymnasium.make, with warnings as errors."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        warnings.filterwarnings("ignore", r".*RecoGym-v0 is out of date", DeprecationWarning)
         return gymnasium.make(env_id, **env_args)
 
 
 def make_vec(env_id, num_envs, **env_args):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        warnings.filterwarnings("ignore", r".*RecoGym-v0 is out of date", DeprecationWarning)
         return gymnasium.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point",
                                   **env_args)
 
@@ -63,18 +60,19 @@ def assert_same_trace(first, second):
 
 
 def test_register_envs_is_idempotent():
-    before = {env_id: gymnasium.spec(env_id) for env_id in IDS}
+    before = {env_id: gymnasium.spec(env_id) for env_id in IDS + list(GYMNASIUM_ALIASES)}
     register_envs()
-    for env_id in IDS:
+    for env_id in before:
         spec = gymnasium.spec(env_id)
         assert spec is before[env_id]
         assert spec.entry_point.startswith("recogym.envs.gym_env:")
         assert spec.vector_entry_point.startswith("recogym.envs.gym_vector:")
 
 
+@pytest.mark.parametrize("render_mode", [None, "ansi"])
 @pytest.mark.parametrize("env_id", IDS)
-def test_check_env_passes_without_warnings(env_id):
-    env = make(env_id, num_products=12, random_seed=3)
+def test_check_env_passes_without_warnings(env_id, render_mode):
+    env = make(env_id, num_products=12, random_seed=3, render_mode=render_mode)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         check_env(env.unwrapped)
@@ -82,12 +80,69 @@ def test_check_env_passes_without_warnings(env_id):
     assert env.unwrapped.model == GYMNASIUM_IDS[env_id]
 
 
-def test_make_v0_warns_only_that_gymnasium_thinks_it_is_outdated():
+def test_the_old_cluster_id_is_an_alias_gymnasium_calls_out_of_date():
+    # Gymnasium reads RecoGym-v0 as an old RecoGym-v1: the reason for RecoGymClusters-v0.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        gymnasium.make("recogym/RecoGym-v0")
+        env = gymnasium.make("recogym/RecoGym-v0", num_products=12)
     assert [type(w.message) for w in caught] == [DeprecationWarning]
     assert "out of date" in str(caught[0].message)
+    assert GYMNASIUM_ALIASES["recogym/RecoGym-v0"] == "recogym/RecoGymClusters-v0"
+    clusters = make("recogym/RecoGymClusters-v0", num_products=12)
+    assert type(env.unwrapped) is type(clusters.unwrapped)
+    actions = np.arange(300) % 12
+    assert_same_trace(rollout(env, 4, actions), rollout(clusters, 4, actions))
+
+
+def test_the_module_prefix_form_of_the_id_imports_recogym_first(tmp_path):
+    import subprocess
+    import sys
+    code = ("import sys, gymnasium; env = gymnasium.make('recogym:recogym/RecoGym-v1'); "
+            "env.reset(seed=0); assert 'recogym' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)
+
+
+def test_ansi_rendering_gives_one_line_per_step():
+    env = make("recogym/RecoGym-v1", render_mode="ansi", num_products=10)
+    _, info = env.reset(seed=3)
+    line = env.render()
+    assert line.startswith(f"user {info['user_id']} | views [") and line.endswith("| action - | click - | p(click) -")
+    terminated = False
+    while not terminated:
+        _, reward, terminated, _, info = env.step(4)
+        line = env.render()
+        assert "\n" not in line
+        assert f"| action 4 | click {int(reward)} | p(click) {info['click_probability']:.4f}" in line
+    assert line.endswith("| left")
+
+
+def test_render_without_a_mode_warns_and_returns_none():
+    env = make("recogym/RecoGym-v1")
+    env.reset(seed=0)
+    with pytest.warns(UserWarning, match="render_mode"):
+        assert env.render() is None
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_the_info_keys_and_types_are_the_same_at_reset_and_at_each_step(env_id):
+    env = make(env_id, num_products=12)
+    _, info = env.reset(seed=1)
+    assert set(info) == {"user_id", "click_probability"} and np.isnan(info["click_probability"])
+    types = {key: type(value) for key, value in info.items()}
+    terminated = False
+    while not terminated:
+        _, _, terminated, _, info = env.step(0)
+        assert {key: type(value) for key, value in info.items()} == types
+        assert 0 < info["click_probability"] < 1
+
+
+def test_record_views_adds_the_view_lists():
+    env = make("recogym/RecoGym-v1", record_views=True)
+    observation, info = env.reset(seed=1)
+    assert set(info) == {"user_id", "click_probability", "views"}
+    np.testing.assert_array_equal(observation, np.bincount(info["views"], minlength=10))
+    with pytest.raises(TypeError, match="record_views"):
+        make("recogym/RecoGym-v1", record_views="yes")
 
 
 @pytest.mark.parametrize("env_id", IDS)
@@ -106,7 +161,8 @@ def test_env_args_are_validated():
         make("recogym/RecoGym-v1", rng="legacy")
     with pytest.raises(ValueError, match="prob_organic_to_bandit"):
         make("recogym/RecoGym-v1", prob_organic_to_bandit=0.0)
-    with pytest.raises(ValueError, match="render"):
+    # A TypeError, which SB3 recovers from (see tests/integrations/test_sb3_vec_env.py).
+    with pytest.raises(TypeError, match="render_mode must be None or one of \\['ansi'\\], got 'human'"):
         recogym.gym_env.RecoGymEnv1(render_mode="human")
     with pytest.warns(UserWarning, match="num_product"):
         gymnasium.make("recogym/RecoGym-v1", num_product=5)
@@ -135,7 +191,7 @@ def test_unseeded_resets_draw_new_users():
 @pytest.mark.parametrize("model", ["reco-gym-v1", "reco-gym-v0"])
 def test_a_user_behaves_as_in_the_classic_env(make_env, model):
     env_id = {v: k for k, v in GYMNASIUM_IDS.items()}[model]
-    env = make(env_id, random_seed=4, num_products=15, num_clusters=3)
+    env = make(env_id, random_seed=4, num_products=15, num_clusters=3, record_views=True)
     classic = make_env(model, random_seed=4, num_products=15, num_clusters=3)
     actions = np.random.Generator(np.random.PCG64(2)).integers(15, size=5000)
     steps = 0
@@ -174,7 +230,7 @@ def test_reset_options_choose_the_user():
 def test_users_who_leave_before_a_recommendation_are_passed_over():
     # Most users leave during their first session here: reset moves on to
     # the next id until a user stays, as the batch env does.
-    env = make("recogym/RecoGym-v1", prob_leave_organic=0.6, prob_organic_to_bandit=0.1)
+    env = make("recogym/RecoGym-v1", prob_leave_organic=0.6, prob_organic_to_bandit=0.1, record_views=True)
     skipped = 0
     for user in range(0, 200, 10):
         _, info = env.reset(options={"user_id": user})
@@ -252,6 +308,7 @@ def test_make_vec_gives_the_native_vector_env(env_id):
     observations, info = envs.reset(seed=0)
     assert observations.dtype == np.float32 and observations in envs.observation_space
     assert info["user_id"].dtype == np.int64 and info["_user_id"].all()
+    assert np.isnan(info["click_probability"]).all() and not info["_click_probability"].any()
     envs.action_space.seed(0)
     observations, rewards, terminated, truncated, info = envs.step(envs.action_space.sample())
     assert observations.shape == (64, 12) and observations in envs.observation_space
@@ -301,7 +358,7 @@ def test_next_step_autoreset():
             np.testing.assert_array_equal(x, y)
         # A slot done at the last step starts its next user now, with no reward.
         assert np.all(rewards[done] == 0) and not terminated[done].any() and not truncated[done].any()
-        assert np.all(info["_click_probability"] == ~done) and np.all(info["click_probability"][done] == 0)
+        assert np.all(info["_click_probability"] == ~done) and np.isnan(info["click_probability"][done]).all()
         assert np.all(info["user_id"][done] != users[done])
         assert np.all(info["user_id"][~done] == users[~done])
         assert np.all(observations[done].sum(axis=1) >= 1)  # a first session has a view
@@ -312,8 +369,8 @@ def test_next_step_autoreset():
 
 
 def test_vector_users_behave_as_in_the_single_env():
-    envs = make_vec("recogym/RecoGym-v0", 16, num_products=12, num_clusters=3, prob_leave_bandit=0.05)
-    single = make("recogym/RecoGym-v0", num_products=12, num_clusters=3, prob_leave_bandit=0.05)
+    envs = make_vec("recogym/RecoGymClusters-v0", 16, num_products=12, num_clusters=3, prob_leave_bandit=0.05)
+    single = make("recogym/RecoGymClusters-v0", num_products=12, num_clusters=3, prob_leave_bandit=0.05)
     generator = np.random.Generator(np.random.PCG64(3))
     observations, info = envs.reset(seed=4)
     episodes = [[info["user_id"][i], observations[i], []] for i in range(16)]
