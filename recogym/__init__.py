@@ -26,6 +26,7 @@ from .evaluation.online import AgentResult, ctr_interval, test_agent
 from .evaluation.ope import evaluate_policy, verify_agents_IPS
 from .evaluation.sweep import sweep
 from .io.parquet import logs_from_arrow, logs_to_arrow, read_log_metadata, read_logs, simulation_kwargs, write_logs
+from .io.parquet import write_dataset
 from .logs import EventKind, Logs
 from .params import (
     Configuration,
@@ -83,6 +84,7 @@ __all__ = [
     "test_agent",
     "verify_agents",
     "verify_agents_IPS",
+    "write_dataset",
     "write_logs",
 ]
 

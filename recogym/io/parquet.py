@@ -16,15 +16,16 @@ import dataclasses
 import json
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .._checks import check_positive_int, check_probability_vector
+from .._checks import check_flag, check_positive_int, check_probability_vector
 from .._version import __version__
-from ..logs import Logs, log_schema
+from ..logs import Logs, log_schema, logs_from_rows
 from ..policies import LoggingPolicy, UserPopularity
 from ..sim.parallel import SimulationJob
 
@@ -32,9 +33,11 @@ __all__ = [
     "DEFAULT_ROW_GROUP_ROWS",
     "LOG_SCHEMA",
     "METADATA_KEY",
+    "COMMIT_FILE",
     "logs_to_arrow",
     "logs_from_arrow",
     "write_logs",
+    "write_dataset",
     "read_logs",
     "read_log_metadata",
     "simulation_kwargs",
@@ -42,6 +45,9 @@ __all__ = [
 
 #: The schema key whose JSON value describes how a log file was made.
 METADATA_KEY = b"recogym"
+
+#: The file that commits a dataset: its schema with recogym's JSON, written last.
+COMMIT_FILE = "_common_metadata"
 
 # Bumped when the columns or the metadata change meaning.
 _FORMAT = 1
@@ -53,6 +59,10 @@ LOG_SCHEMA = log_schema()
 _DICTIONARY_COLUMNS = [name for name in LOG_SCHEMA.names if name != "click_probability"]
 
 _CODECS = ("zstd", "snappy", "lz4", "gzip", "brotli", "none")
+
+# Rows come user by user, each user's in time order.
+_SORTING_COLUMNS = (pq.SortingColumn(LOG_SCHEMA.get_field_index("u")),
+                    pq.SortingColumn(LOG_SCHEMA.get_field_index("t")))
 
 #: Rows per row group at most (the default): a chunk of the default size is
 #: one row group, whose encoded pages are all the writer buffers.
@@ -129,11 +139,226 @@ def write_logs(
     """
     job = SimulationJob.plan(env_args, num_users, model=model, num_organic_users=num_organic_users,
                              policy=policy, workers=workers, chunk_users=chunk_users, executor=executor)
-    row_group_rows = check_positive_int("row_group_rows", row_group_rows)
+    options = _WriteOptions(check_positive_int("row_group_rows", row_group_rows), _check_codec(compression))
+    schema = _schema(_metadata(job))
+    target = _check_target(path)
+    with contextlib.closing(job.chunks()) as chunks:
+        _write_atomically(target, schema, (logs_to_arrow(chunk) for chunk in chunks), options)
+    _sync_directory(os.path.dirname(target))
+    return path
+
+
+def write_dataset(
+    directory: str | os.PathLike[str],
+    env_args: Mapping[str, Any] | None,
+    num_users: int,
+    *,
+    model: str = "reco-gym-v1",
+    num_organic_users: int = 0,
+    policy: LoggingPolicy = None,
+    workers: int = 1,
+    chunk_users: int | None = None,
+    executor: concurrent.futures.Executor | None = None,
+    row_group_rows: int = DEFAULT_ROW_GROUP_ROWS,
+    compression: str = "zstd",
+    resume: bool = False,
+) -> str | os.PathLike[str]:
+    """Simulate logs as :func:`write_logs` does, into a partitioned Parquet
+    dataset: the directory ``directory`` with one ``part-NNNNNN.parquet`` per
+    chunk, written by the worker that simulated it.
+
+    Only a few numbers per chunk come back to this process, so workers scale
+    where one file's single writer cannot. Each part is written atomically
+    (temporary name, sync, rename) and holds recogym's JSON with its user
+    range; the dataset is committed at the end by ``_common_metadata``, the
+    schema with recogym's JSON, so a dataset without it is unfinished. An
+    interrupted run is finished with ``resume=True``, which keeps the parts
+    already written. pyarrow, pandas, polars, duckdb, dask and Ray read the
+    parts as a dataset; :func:`read_logs` reads and verifies it.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        The dataset's directory: created if missing (its parent must exist);
+        if it exists it must be empty, unless ``resume``.
+    env_args, num_users, model, num_organic_users, policy, workers, chunk_users, executor
+        As for :func:`~recogym.sim.parallel.simulate_parallel`. An executor's
+        workers must see ``directory`` at the same path (a shared file
+        system), since they write the parts.
+    row_group_rows, compression
+        As for :func:`write_logs`, per part.
+    resume : bool
+        Finish the dataset an interrupted call with the same arguments began
+        in ``directory``: parts already written are kept, the others
+        written, and the dataset committed. A committed dataset of the same
+        job is left as it is.
+
+    Returns
+    -------
+    str or os.PathLike
+        ``directory``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For any argument outside its allowed values, naming it; with
+        ``resume``, if ``directory`` holds parts of another job.
+    FileExistsError
+        If ``directory`` is not empty and ``resume`` is False.
+    FileNotFoundError, NotADirectoryError
+        If ``directory``'s parent does not exist, or ``directory`` is a file.
+
+    Examples
+    --------
+    >>> from recogym.parquet import write_dataset, read_logs
+    >>> write_dataset('logs', {'random_seed': 42}, 100_000, workers=2)  # doctest: +SKIP
+    'logs'
+    >>> logs, metadata = read_logs('logs')  # doctest: +SKIP
+    """
+    job = SimulationJob.plan(env_args, num_users, model=model, num_organic_users=num_organic_users,
+                             policy=policy, workers=workers, chunk_users=chunk_users, executor=executor)
+    options = _WriteOptions(check_positive_int("row_group_rows", row_group_rows), _check_codec(compression))
+    resume = check_flag("resume", resume)
+    description = {**_metadata(job), "chunk_users": job.chunk_users}
+    target = _check_dataset_target(directory, resume)
+    if _committed(target, description, directory):
+        return directory
+    done = _finished_parts(target, description)
+    parts = job.run(_write_part, target, description, options,
+                    only=[span for span in job.bounds() if span not in done])
+    with contextlib.closing(parts):
+        for _ in parts:
+            pass
+    _write_atomically_with(os.path.join(target, COMMIT_FILE),
+                           lambda sink: pq.write_metadata(_schema(description), sink))
+    _sync_directory(target)
+    return directory
+
+
+def _check_dataset_target(directory: str | os.PathLike[str], resume: bool) -> str:
+    """``directory``'s absolute path, created if missing; refused if it
+    holds files and this is not a resume."""
+    try:
+        target = os.path.abspath(os.fspath(directory))
+    except TypeError:
+        raise TypeError(f"directory must be a str or os.PathLike, got {directory!r}") from None
+    if os.path.exists(target) and not os.path.isdir(target):
+        raise NotADirectoryError(f"directory {os.fspath(directory)!r} is a file; write_logs writes one file")
+    if not os.path.isdir(os.path.dirname(target)):
+        raise FileNotFoundError(f"the parent of directory {os.fspath(directory)!r} does not exist")
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(target)
+    if os.listdir(target) and not resume:
+        raise FileExistsError(f"directory {os.fspath(directory)!r} is not empty; choose an empty or new "
+                              "directory, or pass resume=True to finish the dataset an interrupted run began")
+    return target
+
+
+def _committed(target: str, description: Mapping[str, Any], directory: str | os.PathLike[str]) -> bool:
+    """Whether ``target`` holds the committed dataset of this very job."""
+    commit = os.path.join(target, COMMIT_FILE)
+    if not os.path.exists(commit):
+        return False
+    found = _metadata_of(pq.read_schema(commit), commit)
+    if found != description:
+        raise ValueError(f"directory {os.fspath(directory)!r} holds the dataset of another job "
+                         f"({_difference(found, description)}); choose another directory")
+    return True
+
+
+def _finished_parts(target: str, description: Mapping[str, Any]) -> set[tuple[int, int]]:
+    """The user ranges of this job's parts already in ``target``; temporary
+    files of an interrupted run are removed."""
+    done = set()
+    for name in sorted(os.listdir(target)):
+        path = os.path.join(target, name)
+        if name.startswith(".") and name.endswith(".tmp"):
+            os.remove(path)
+            continue
+        try:
+            found = _metadata_of(pq.read_schema(path), path)
+        except (pa.ArrowException, OSError, ValueError) as error:
+            raise ValueError(f"{path!r} is not a part of a recogym dataset ({error}); resume only into "
+                             "the directory an interrupted write_dataset call wrote") from error
+        part = found.pop("part", None)
+        if found != description or part is None or name != _part_name(part["first_user"], description):
+            raise ValueError(f"{path!r} belongs to another job ({_difference(found, description)}); "
+                             "resume with the arguments of the interrupted call, or choose another directory")
+        done.add((part["first_user"], part["end_user"]))
+    return done
+
+
+def _difference(found: Mapping[str, Any], expected: Mapping[str, Any]) -> str:
+    keys = sorted(key for key in set(found) | set(expected) if found.get(key) != expected.get(key))
+    return ", ".join(f"{key}: {found.get(key)!r} there, {expected.get(key)!r} here" for key in keys) or "no part range"
+
+
+def _part_name(first_user: int, description: Mapping[str, Any]) -> str:
+    # Zero-padded chunk numbers sort in user order.
+    return f"part-{first_user // description['chunk_users']:06d}.parquet"
+
+
+def _write_part(logs: Logs, lo: int, hi: int, target: str, description: Mapping[str, Any],
+                options: _WriteOptions) -> int:
+    """The task of :func:`write_dataset`, run where the chunk was simulated:
+    write its part and return only its number of rows."""
+    schema = _schema({**description, "part": {"first_user": lo, "end_user": hi}})
+    _write_atomically(os.path.join(target, _part_name(lo, description)), schema, [logs_to_arrow(logs)], options)
+    return len(logs)
+
+
+@dataclasses.dataclass(frozen=True)
+class _WriteOptions:
+    """How tables are laid out in a Parquet file."""
+
+    row_group_rows: int
+    compression: str
+
+
+def _check_codec(compression: Any) -> str:
     if not isinstance(compression, str) or compression.lower() not in _CODECS:
         raise ValueError(f"compression must be one of {_CODECS}, got {compression!r}")
-    schema = LOG_SCHEMA.with_metadata({METADATA_KEY: json.dumps(_metadata(job), allow_nan=False)})
-    target = _check_target(path)
+    return compression
+
+
+def _schema(description: Mapping[str, Any]) -> pa.Schema:
+    """:data:`LOG_SCHEMA` with recogym's JSON and the pandas metadata that
+    gives ``pd.read_parquet`` ``generate_logs``' dtypes."""
+    return LOG_SCHEMA.with_metadata({METADATA_KEY: json.dumps(description, allow_nan=False),
+                                     b"pandas": _pandas_metadata()})
+
+
+def _pandas_metadata() -> bytes:
+    """The pandas metadata of ``Logs.to_pandas()`` and its click probabilities:
+    nullable ``Int32``/``Int8`` ``v``, ``a`` and ``c`` rather than float64."""
+    frame = logs_from_rows([]).to_pandas()
+    frame["click_probability"] = np.empty(0, dtype=np.float64)
+    metadata: bytes = pa.Schema.from_pandas(frame, preserve_index=False).metadata[b"pandas"]
+    return metadata
+
+
+def _write_atomically(target: str, schema: pa.Schema, tables: Iterable[pa.Table], options: _WriteOptions) -> int:
+    """Write ``tables`` to the Parquet file ``target`` under a temporary name
+    beside it, sync it and rename it onto ``target``; on any error or
+    interrupt remove the temporary file and leave ``target`` as it was.
+
+    Rows are declared sorted by (u, t), and every page carries a CRC that
+    :func:`read_logs` verifies. Returns the file's size in bytes.
+    """
+    def write(sink: Any) -> None:
+        with pq.ParquetWriter(sink, schema, compression=options.compression,
+                              use_dictionary=_DICTIONARY_COLUMNS, write_page_checksum=True,
+                              sorting_columns=_SORTING_COLUMNS) as writer:
+            for table in tables:
+                writer.write_table(table, row_group_size=options.row_group_rows)
+
+    return _write_atomically_with(target, write)
+
+
+def _write_atomically_with(target: str, write: Callable[[Any], None]) -> int:
+    """``write(sink)`` into a temporary file beside ``target``, synced and
+    renamed onto ``target``; on any error or interrupt the temporary file is
+    removed and ``target`` left as it was. Returns the file's size."""
     directory, name = os.path.split(target)
     temporary = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
     # O_EXCL: never write into someone else's file; 0o666 lets the umask set
@@ -141,20 +366,16 @@ def write_logs(
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with open(descriptor, "wb") as sink:
-            with contextlib.closing(job.chunks()) as chunks, \
-                    pq.ParquetWriter(sink, schema, compression=compression,
-                                     use_dictionary=_DICTIONARY_COLUMNS) as writer:
-                for chunk in chunks:
-                    writer.write_table(logs_to_arrow(chunk), row_group_size=row_group_rows)
+            write(sink)
             sink.flush()
             os.fsync(sink.fileno())
+            size = sink.tell()
         os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.remove(temporary)
         raise
-    _sync_directory(directory)
-    return path
+    return size
 
 
 def _check_target(path: str | os.PathLike[str]) -> str:
@@ -234,21 +455,35 @@ def simulation_kwargs(metadata: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def read_logs(path: str | os.PathLike[str]) -> tuple[Logs, dict[str, Any]]:
-    """The logs of the Parquet file ``path`` and its recogym metadata.
+    """The logs of the Parquet file or dataset ``path`` and its recogym
+    metadata, verified.
 
     The metadata is a dict with keys ``format``, ``recogym_version``,
     ``model``, ``env_args`` (resolved: every argument the env ran with;
     unknown keys, which the env ignores, are left out), ``num_users``,
     ``num_organic_users``, ``policy`` (None for uniform, a list of
     probabilities, or ``{'UserPopularity': {'epsilon': ...}}``),
-    ``random_seed`` and ``rng``. :func:`simulation_kwargs` turns it into
-    the arguments that regenerate the logs.
+    ``random_seed`` and ``rng``, and ``chunk_users`` for a dataset.
+    :func:`simulation_kwargs` turns it into the arguments that regenerate
+    the logs.
+
+    Nothing unchecked is returned: every page's CRC is verified (where the
+    writer stored one), every value must lie in its domain (``v`` and ``a``
+    product ids in ``[0, num_products)``, ``c`` in {0, 1}, ``ps`` in (0, 1],
+    ``click_probability`` in [0, 1], ``u`` in the file's user range, ``t``
+    finite, and ``v`` null exactly on impressions, ``a``, ``c``, ``ps`` and
+    ``click_probability`` exactly on organic views), and a dataset's parts
+    must be committed, agree on the config and share no user. A dataset's
+    parts are returned in user order.
 
     Raises
     ------
     ValueError
-        If the file has no recogym metadata (it was not written by
-        :func:`write_logs`; read it with ``logs_from_arrow(pq.read_table(path))``).
+        If the file or a part has no recogym metadata (it was not written by
+        recogym; read it with ``logs_from_arrow(pq.read_table(path))``), a
+        dataset is not committed (its run did not finish: see
+        :func:`write_dataset`'s ``resume``), or a check fails; the message
+        names the file and the column.
 
     Examples
     --------
@@ -259,14 +494,111 @@ def read_logs(path: str | os.PathLike[str]) -> tuple[Logs, dict[str, Any]]:
     >>> bool((logs.u == again.u).all() and (logs.c == again.c).all())  # doctest: +SKIP
     True
     """
-    table = pq.read_table(path)
-    return logs_from_arrow(table), _metadata_of(table.schema, path)
+    source = os.fspath(path)
+    if os.path.isdir(source):
+        return _read_dataset(source)
+    description = _metadata_of(_read_schema(source), source)
+    return _read_verified(source, description), description
 
 
 def read_log_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The recogym metadata of the Parquet file ``path`` (see :func:`read_logs`),
-    read from its footer without reading the logs."""
-    return _metadata_of(pq.read_schema(path), path)
+    """The recogym metadata of the Parquet file or committed dataset ``path``
+    (see :func:`read_logs`), read from a footer without reading the logs."""
+    source = os.fspath(path)
+    if os.path.isdir(source):
+        source = _commit_of(source)
+    return _metadata_of(_read_schema(source), source)
+
+
+def _read_schema(source: str) -> pa.Schema:
+    try:
+        return pq.read_schema(source)
+    except pa.ArrowException as error:
+        raise ValueError(f"{source!r} is not a readable Parquet file: {error}") from error
+
+
+def _commit_of(directory: str) -> str:
+    commit = os.path.join(directory, COMMIT_FILE)
+    if not os.path.exists(commit):
+        raise ValueError(f"dataset {directory!r} is not committed (no {COMMIT_FILE}): the run that wrote "
+                         "it did not finish; finish it with write_dataset(..., resume=True) and the "
+                         "same arguments")
+    return commit
+
+
+def _read_dataset(directory: str) -> tuple[Logs, dict[str, Any]]:
+    commit = _commit_of(directory)
+    description = _metadata_of(_read_schema(commit), commit)
+    names = sorted(name for name in os.listdir(directory)
+                   if name.endswith(".parquet") and not name.startswith(("_", ".")))
+    parts = []
+    for name in names:
+        source = os.path.join(directory, name)
+        found = _metadata_of(_read_schema(source), source)
+        found.pop("part", None)
+        if found != description:
+            raise ValueError(f"{source!r} disagrees with the dataset's {COMMIT_FILE} on "
+                             f"{_difference(found, description)}: it is not a part of this dataset")
+        parts.append((source, _read_verified(source, description)))
+    parts.sort(key=lambda part: (part[1].u[0] if len(part[1]) else -1))
+    _check_users_unique(parts)
+    return Logs.concatenate([logs for _, logs in parts]), description
+
+
+def _check_users_unique(parts: list[tuple[str, Logs]]) -> None:
+    """No user's events are split between two parts (a copied part, or parts
+    of two runs)."""
+    owner: dict[int, str] = {}
+    for source, logs in parts:
+        for user in np.unique(logs.u).tolist():
+            if user in owner:
+                raise ValueError(f"user {user} appears in both {owner[user]!r} and {source!r} (column 'u'): "
+                                 "a dataset holds each user once")
+            owner[user] = source
+
+
+def _read_verified(source: str, description: Mapping[str, Any]) -> Logs:
+    try:
+        table = pq.read_table(source, page_checksum_verification=True)
+        logs = logs_from_arrow(table)
+    except (pa.ArrowException, OSError) as error:
+        raise ValueError(f"{source!r} is corrupt: {error}") from error
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{source!r}: {error}") from error
+    _check_domains(source, table, logs, description)
+    return logs
+
+
+def _check_domains(source: str, table: pa.Table, logs: Logs, description: Mapping[str, Any]) -> None:
+    """Every value of ``logs`` (read from ``table``) in its column's domain,
+    and nulls exactly where ``z`` says the event has no such value."""
+    num_products = description["env_args"]["num_products"]
+    end_user = description["num_organic_users"] + description["num_users"]
+    organic = logs.organic
+
+    def check(name: str, bad: np.ndarray, allowed: str) -> None:
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise ValueError(f"{source!r}: column {name!r} holds {getattr(logs, name)[row].item()!r} at row "
+                             f"{row} ({int(bad.sum())} rows out of their domain); allowed: {allowed}")
+
+    for name, null_on in (("v", ~organic), ("a", organic), ("c", organic), ("ps", organic),
+                          ("click_probability", organic)):
+        null = table[name].is_null().to_numpy(zero_copy_only=False)
+        if not np.array_equal(null, null_on):
+            row = int(np.argmax(null != null_on))
+            raise ValueError(f"{source!r}: column {name!r} is {'null' if null[row] else 'set'} at row {row}, "
+                             f"a{'n organic view' if organic[row] else 'n impression'} (column 'z'); "
+                             f"{name!r} is null exactly on {'impressions' if name == 'v' else 'organic views'}")
+    impression = ~organic
+    check("t", ~np.isfinite(logs.t), "finite times")
+    check("u", (logs.u < 0) | (logs.u >= end_user), f"user ids in [0, {end_user})")
+    check("v", organic & ((logs.v < 0) | (logs.v >= num_products)), f"product ids in [0, {num_products})")
+    check("a", impression & ((logs.a < 0) | (logs.a >= num_products)), f"product ids in [0, {num_products})")
+    check("c", impression & (logs.c != 0) & (logs.c != 1), "0 or 1")
+    check("ps", impression & ~((logs.ps > 0) & (logs.ps <= 1)), "propensities in (0, 1]")
+    check("click_probability", impression & ~((logs.click_probability >= 0) & (logs.click_probability <= 1)),
+          "probabilities in [0, 1]")
 
 
 def _metadata_of(schema: pa.Schema, path: str | os.PathLike[str]) -> dict[str, Any]:

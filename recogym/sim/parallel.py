@@ -12,8 +12,8 @@ import collections
 import concurrent.futures
 import dataclasses
 import warnings
-from collections.abc import Generator, Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Collection, Generator, Iterator, Mapping
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -34,6 +34,8 @@ TARGET_CHUNK_ROWS = 1_000_000
 # One chunk running and one waiting per worker: no worker idles between
 # chunks, and finished chunks never pile up faster than they are consumed.
 _IN_FLIGHT_PER_WORKER = 2
+
+R = TypeVar("R")
 
 
 def default_chunk_users(config: Configuration) -> int:
@@ -140,27 +142,59 @@ class SimulationJob:
         Close the iterator (or exhaust it) to cancel the chunks still queued
         and stop the process pool it started.
         """
-        if self.config.rng == "legacy" or (self.executor is None and self.workers == 1):
-            return self._chunks_in_process()
-        return self._chunks_on_executor()
+        return self.run(_chunk_logs)
 
-    def _chunks_in_process(self) -> Generator[Logs, None, None]:
+    def run(self, task: Callable[..., R], *args: Any,
+            only: Collection[tuple[int, int]] | None = None) -> Generator[R, None, None]:
+        """``task(logs, lo, hi, *args)`` on each chunk, where the chunk was
+        simulated, and its results in user order.
+
+        A task that writes its chunk somewhere and returns a small summary
+        sends nothing else back to this process, which is what lets workers
+        scale. ``task`` must pickle by name (a module-level function) to run
+        on a pool or an executor.
+
+        Parameters
+        ----------
+        task : callable
+            Called with the chunk's :class:`~recogym.logs.Logs`, its user
+            range ``[lo, hi)`` and ``args``.
+        only : collection of (lo, hi), optional
+            The chunks to run (of :meth:`bounds`); the others are skipped.
+            In legacy mode the skipped chunks are still simulated, here and
+            in order, because they carry the shared stream on.
+
+        Close the iterator (or exhaust it) to cancel the chunks still queued
+        and stop the process pool it started.
+        """
+        bounds = list(self.bounds())
+        wanted = bounds if only is None else [span for span in bounds if span in set(only)]
+        if self.config.rng == "legacy" or (self.executor is None and self.workers == 1):
+            return self._run_in_process(task, args, set(wanted))
+        return self._run_on_executor(task, args, wanted)
+
+    def _run_in_process(self, task: Callable[..., R], args: tuple[Any, ...],
+                        wanted: set[tuple[int, int]]) -> Generator[R, None, None]:
         # One engine for every chunk: in legacy mode its stream carries from chunk to chunk.
         engine = log_engine(Simulation.create(self.model, self.config))
         for lo, hi in self.bounds():
-            yield _simulate(engine, lo, hi, self.num_organic_users, self.policy)
+            if (lo, hi) in wanted or self.config.rng == "legacy":
+                logs = _simulate(engine, lo, hi, self.num_organic_users, self.policy)
+                if (lo, hi) in wanted:
+                    yield task(logs, lo, hi, *args)
 
-    def _chunks_on_executor(self) -> Generator[Logs, None, None]:
+    def _run_on_executor(self, task: Callable[..., R], args: tuple[Any, ...],
+                         wanted: list[tuple[int, int]]) -> Generator[R, None, None]:
         own_pool = self.executor is None
         executor = concurrent.futures.ProcessPoolExecutor(self.workers) if self.executor is None else self.executor
         in_flight = self.workers * _IN_FLIGHT_PER_WORKER
-        pending: collections.deque[concurrent.futures.Future[Logs]] = collections.deque()
+        pending: collections.deque[concurrent.futures.Future[R]] = collections.deque()
         try:
-            for lo, hi in self.bounds():
+            for lo, hi in wanted:
                 if len(pending) == in_flight:
                     yield pending.popleft().result()
-                pending.append(executor.submit(_simulate_range, self.model, self.config, lo, hi,
-                                               self.num_organic_users, self.policy))
+                pending.append(executor.submit(_run_range, task, self.model, self.config, lo, hi,
+                                               self.num_organic_users, self.policy, args))
             while pending:
                 yield pending.popleft().result()
         finally:
@@ -259,8 +293,14 @@ def _simulate(engine: Any, lo: int, hi: int, organic_end: int, policy: LoggingPo
     return simulate_logs(engine, lo, hi - lo - organic, organic, policy)
 
 
-def _simulate_range(model: str, config: Configuration, lo: int, hi: int, organic_end: int,
-                    policy: LoggingPolicy) -> Logs:
-    """One chunk on a fresh engine: the task an executor runs (at module
-    level, so that it pickles by name)."""
-    return _simulate(log_engine(Simulation.create(model, config)), lo, hi, organic_end, policy)
+def _chunk_logs(logs: Logs, lo: int, hi: int) -> Logs:
+    """The task of :meth:`SimulationJob.chunks`: the chunk's logs themselves."""
+    return logs
+
+
+def _run_range(task: Callable[..., R], model: str, config: Configuration, lo: int, hi: int, organic_end: int,
+               policy: LoggingPolicy, args: tuple[Any, ...]) -> R:
+    """One chunk on a fresh engine, then ``task`` on its logs: what an
+    executor runs (at module level, so that it pickles by name)."""
+    logs = _simulate(log_engine(Simulation.create(model, config)), lo, hi, organic_end, policy)
+    return task(logs, lo, hi, *args)
