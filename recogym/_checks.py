@@ -12,8 +12,10 @@ values it may take.
 from __future__ import annotations
 
 import concurrent.futures
+import difflib
 import math
 import numbers
+import os
 from collections.abc import Collection
 from typing import Any
 
@@ -43,6 +45,8 @@ __all__ = [
     "check_slots",
     "check_probability_vector",
     "check_executor",
+    "check_known_keys",
+    "check_output_path",
 ]
 
 #: The largest user id: ids are int64 in the logs and the engine.
@@ -245,3 +249,32 @@ def check_executor(executor: Any) -> concurrent.futures.Executor | None:
         raise TypeError(f"executor must be a concurrent.futures.Executor (such as a dask distributed "
                         f"Client's get_executor()), got {executor!r}")
     return executor
+
+
+def check_known_keys(name: str, keys: Collection[str], known: Collection[str], kind: str = "key") -> None:
+    """Every one of ``keys`` is among ``known``: a misspelled key is an error
+    naming the closest known one, never a setting silently ignored. ``kind``
+    is what the message calls a key."""
+    for key in keys:
+        if key not in known:
+            nearest = difflib.get_close_matches(str(key), sorted(known), n=1)
+            hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
+            raise ValueError(f"{name}: unknown {kind} {key!r}{hint} Known: {', '.join(sorted(known))}")
+
+
+def check_output_path(name: str, path: str | os.PathLike[str], suffixes: Collection[str] | None = None) -> None:
+    """``path`` can be written: its folder exists and is writable, it is not a
+    folder, and its extension (lower-cased) is among ``suffixes`` if given.
+    Checked before any work, so a typo does not cost a whole run."""
+    target = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"{name} {target}: no such directory {folder}")
+    if os.path.isdir(target):
+        raise IsADirectoryError(f"{name} {target}: is a directory")
+    if not os.access(folder, os.W_OK):
+        raise PermissionError(f"{name} {target}: directory {folder} is not writable")
+    suffix = os.path.splitext(target)[1].lower()
+    if suffixes is not None and suffix not in suffixes:
+        raise ValueError(f"{name} {target}: the extension must be one of {', '.join(sorted(suffixes))}, "
+                         f"got {suffix or 'none'!r}")

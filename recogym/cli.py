@@ -9,41 +9,26 @@ Subcommands
 ``recogym logs --users N --out logs.parquet``
     Simulated logs written to Parquet with :func:`recogym.write_logs`.
 ``recogym sweep --config sweep.toml --out results.parquet``
-    :func:`recogym.sweep.sweep` over a grid read from TOML::
-
-        [sweep]
-        model = "reco-gym-v1"             # optional, the default
-        agents = ["random", "popularity"] # names of AGENTS
-        offline_users = [100, 1000]       # an int or a list
-        online_users = 1000
-        seeds = [1, 2]                    # an int or a list
-
-        [grid]                            # env args: each key takes a list of values
-        num_products = [10, 100]
-
+    :func:`recogym.sweep.sweep` over a grid read from TOML (:data:`SWEEP_FORMAT`).
 ``recogym ope --logs logs.parquet --agent NAME``
     The agent, trained on fresh users of the logs' env, evaluated off-policy
     on the logs (:func:`recogym.evaluate_policy`, with the truth).
 ``recogym leaderboard [--folder DIR]``
-    0.1.3.0's competition: agents trained on logs of
-    ``UserPopularity(log_epsilon)`` and ranked by online CTR. Each ``*.py``
-    file of ``DIR`` is one entry, defining either ``agent`` (an agent for
-    ``--products`` products) or ``agent_class`` and, optionally,
-    ``agent_args`` (a dict, completed with ``num_products``); ``name``, if
-    defined, names the entry, else the file does. An agent without
-    ``train_logs`` trains through ``train`` on the env's uniform logging
-    policy instead, as the table's ``logging`` column says. Without
-    ``--folder``, the built-in agents are ranked.
+    0.1.3.0's competition (:data:`LEADERBOARD_FORMAT`).
 
-Errors in the arguments, whether argparse or the library finds them, end the
-command with a one-line message and exit status 2.
+Every failure, whether argparse, the library or an agent finds it, ends the
+command with one ``recogym: error: ...`` line on stderr and exit status 2. A
+table goes to stdout as text, or with ``--json``/``--csv`` as records that
+each carry the command's config, seed and the recogym version.
 """
 from __future__ import annotations
 
 import argparse
 import copy
+import difflib
 import importlib.util
 import json
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -52,10 +37,46 @@ from typing import Any, NoReturn
 import pandas as pd
 from tqdm.auto import tqdm
 
+from ._checks import check_known_keys, check_output_path
+from ._version import __version__
 from .agents import registry
 from .agents.registry import AGENTS
 
-__all__ = ["AGENTS", "build_parser", "main", "make_agent", "parse_setting"]
+__all__ = ["AGENTS", "LEADERBOARD_FORMAT", "SWEEP_FORMAT", "build_parser", "main", "make_agent",
+           "parse_setting"]
+
+#: The sweep's TOML file, as ``recogym sweep --help`` shows it.
+SWEEP_FORMAT = """\
+the TOML file:
+
+  [sweep]                           # required; no other keys
+  model = "reco-gym-v1"             # optional, the default
+  agents = ["random", "popularity"] # names from `recogym run --help`
+  offline_users = [100, 1000]       # an int or a list
+  online_users = 1000               # an int
+  seeds = [1, 2]                    # an int or a list
+
+  [grid]                            # optional: env args, each a list of values
+  num_products = [10, 100]
+
+Unknown tables and keys are errors. One Parquet file of results is written,
+one row per (env args, agent, offline_users, seed)."""
+
+#: The leaderboard's folder of entries, as ``recogym leaderboard --help`` shows it.
+LEADERBOARD_FORMAT = """\
+Agents are trained on logs of UserPopularity(--log-epsilon) and ranked by
+online CTR; equal CTRs share a rank. Each *.py file of --folder is one entry,
+defining either `agent` (an agent for --products products) or `agent_class`
+and, optionally, `agent_args` (a dict, completed with num_products); `name`,
+if defined, names the entry, else the file does. An agent without
+`train_logs` trains through `train` on the env's uniform logging policy
+instead, as the `logging` column says. Each entry is loaded and run on its
+own: one that fails (at import, in its definitions or while acting) is listed
+with its error, the others are ranked, and the command exits with status 2.
+Without --folder, the built-in agents whose extras are installed are ranked."""
+
+_DEFAULT_SEED = 42
+
 
 def make_agent(name: str, env_args: Mapping[str, Any]) -> Any:
     """The agent called ``name`` in :data:`AGENTS`, for an env with ``env_args``.
@@ -87,6 +108,38 @@ def parse_setting(text: str) -> tuple[str, Any]:
     return key, value
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows each option's default (not None, [] or a flag's False) and keeps the
+    epilogs' layout."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, []) or action.nargs == 0 or action.default is argparse.SUPPRESS:
+            return action.help
+        return super()._get_help_string(action)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argparse parser whose errors are one ``recogym: error:`` line,
+    with the closest choice to a mistyped one. Subparsers are of this class
+    too (argparse builds them with the parent's class)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("recogym").strip()
+        see = f"recogym {command} --help" if command else "recogym --help"
+        self.exit(2, f"recogym: error: {' '.join(message.split())} (see {see})\n")
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        if action.choices is not None and value not in action.choices:
+            nearest = difflib.get_close_matches(str(value), [str(choice) for choice in action.choices], n=1)
+            hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
+            raise argparse.ArgumentError(action, f"invalid choice {value!r}{hint} Choose from "
+                                                 f"{', '.join(map(str, action.choices))}")
+
+
 def _non_negative(text: str) -> int:
     try:
         value = int(text)
@@ -106,40 +159,69 @@ def _positive(text: str) -> int:
 
 def _agent_names(text: str) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = [name for name in names if name not in AGENTS]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown agent(s) {', '.join(unknown) or text!r}; "
-                                         f"choose from {', '.join(AGENTS)}")
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected agent names, got {text!r}; choose from {', '.join(AGENTS)}")
+    for name in names:
+        if name not in AGENTS:
+            nearest = difflib.get_close_matches(name, AGENTS, n=1)
+            hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
+            raise argparse.ArgumentTypeError(f"unknown agent {name!r}{hint} Choose from {', '.join(AGENTS)}")
     return names
 
 
 def _add_env_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--env", default="reco-gym-v1", help="the env id (default: reco-gym-v1)")
-    parser.add_argument("--seed", type=_non_negative, default=42, help="the env's random_seed")
+    parser.add_argument("--env", default="reco-gym-v1", choices=["reco-gym-v1", "reco-gym-v0"],
+                        help="the model")
+    parser.add_argument("--seed", type=_non_negative,
+                        help=f"the env's random_seed (default: {_DEFAULT_SEED}); "
+                             "the same as --set random_seed=N, and refused with a different one")
     parser.add_argument("--set", dest="settings", type=parse_setting, action="append", default=[],
-                        metavar="KEY=VALUE", help="an env arg (int, float, true/false or string); repeatable")
+                        metavar="KEY=VALUE",
+                        help="an env arg of the model, such as num_products=100 (read as an int, float, "
+                             "true/false or string); repeatable; unknown keys are errors")
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true",
+                        help="print the table as a JSON list of records, each with the config, seed and version")
+    output.add_argument("--csv", action="store_true",
+                        help="print the table as CSV, each row with the config, seed and version")
+
+
+def _add_user_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--offline-users", type=_non_negative, default=1000,
+                        help="users of the logging policy each agent trains on")
+    parser.add_argument("--online-users", type=_non_negative, default=1000,
+                        help="users each agent is tested on, the same for every agent")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command's argument parser, one subparser per subcommand."""
-    parser = argparse.ArgumentParser(prog="recogym", description="Fast, faithful RecoGym.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="recogym", description="Fast, faithful RecoGym: simulate, train, evaluate and rank "
+                                                 "recommendation agents.",
+                     epilog="Run `recogym COMMAND --help` for a command's options. Every failure is one "
+                            "`recogym: error:` line on stderr, with exit status 2.")
+    parser.add_argument("--version", action="version", version=f"recogym {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = commands.add_parser("demo", help="the getting-started walkthrough and a random/popularity comparison")
-    demo.add_argument("--seed", type=_non_negative, default=42)
-    demo.add_argument("--offline-users", type=_non_negative, default=1000)
-    demo.add_argument("--online-users", type=_non_negative, default=1000)
+    demo = commands.add_parser("demo", help="the getting-started walkthrough and a random/popularity comparison",
+                               description="One user step by step under the logging policy, then RandomAgent "
+                                           "and PopularityAgent through test_agent.")
+    demo.add_argument("--seed", type=_non_negative, default=_DEFAULT_SEED, help="the env's random_seed")
+    _add_user_options(demo)
 
-    run = commands.add_parser("run", help="test_agent for each agent on the same users")
+    run = commands.add_parser("run", help="test_agent for each agent on the same users",
+                              description="Train each agent on the same offline users and test it on the same "
+                                          "online users; print the CTR with its 95% interval.")
     _add_env_options(run)
-    run.add_argument("--agents", type=_agent_names, default=["random", "popularity"],
+    run.add_argument("--agents", type=_agent_names, default="random,popularity",
                      help=f"comma-separated, from: {', '.join(AGENTS)}")
-    run.add_argument("--offline-users", type=_non_negative, default=1000)
-    run.add_argument("--online-users", type=_non_negative, default=1000)
-    output = run.add_mutually_exclusive_group()
-    output.add_argument("--json", action="store_true", help="print the results as JSON records")
-    output.add_argument("--csv", action="store_true", help="print the results as CSV")
-    run.add_argument("--plot", type=Path, help="also draw the agents' CTR intervals as a bar chart to this PNG")
+    _add_user_options(run)
+    _add_output_options(run)
+    run.add_argument("--plot", type=Path,
+                     help="also draw the agents' CTR intervals as a bar chart to this image "
+                          "(format from the extension: png, svg, pdf or jpg)")
 
     logs = commands.add_parser("logs", help="write simulated logs to a Parquet file")
     _add_env_options(logs)
@@ -149,28 +231,42 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("--heatmap", type=Path,
                       help="also draw the logging policy's actions per last viewed product to this PNG")
 
-    sweep = commands.add_parser("sweep", help="a grid of env args x agents x training sizes x seeds from TOML")
-    sweep.add_argument("--config", type=Path, required=True, help="the TOML file (see `recogym.cli`'s docstring)")
+    sweep = commands.add_parser("sweep", help="a grid of env args x agents x training sizes x seeds from TOML",
+                                description="Run recogym.sweep over the grid of a TOML file and write one "
+                                            "result per cell to Parquet, checkpointing as it goes.",
+                                epilog=SWEEP_FORMAT)
+    sweep.add_argument("--config", type=Path, required=True, help="the TOML file (format below)")
     sweep.add_argument("--out", type=Path, required=True, help="the results' Parquet file")
     sweep.add_argument("--resume", action="store_true", help="continue from the checkpoint of an interrupted run")
-    sweep.add_argument("--plot", type=Path, help="also plot CTR against training users to this image")
+    sweep.add_argument("--plot", type=Path,
+                       help="also plot CTR against training users to this image, one per env config "
+                            "(format from the extension: png, svg, pdf or jpg)")
     sweep.add_argument("--dask", metavar="ADDRESS", help="run on this dask.distributed scheduler")
-    sweep.add_argument("--workers", type=_positive, default=1)
+    sweep.add_argument("--workers", type=_positive, default=1, help="local worker processes (without --dask)")
 
-    ope = commands.add_parser("ope", help="off-policy estimates of an agent's CTR on a log file")
-    ope.add_argument("--logs", type=Path, required=True)
-    ope.add_argument("--agent", required=True, choices=list(AGENTS))
-    ope.add_argument("--train-users", type=_non_negative, default=1000)
+    ope = commands.add_parser("ope", help="off-policy estimates of an agent's CTR on a log file",
+                              description="Train the agent on fresh users of the logs' env, then estimate its CTR "
+                                          "on the logs with IPS, SNIPS, DM and DR, beside the truth.")
+    ope.add_argument("--logs", type=Path, required=True, help="a Parquet file of `recogym logs`")
+    ope.add_argument("--agent", required=True, choices=list(AGENTS), metavar="AGENT",
+                     help=f"the target policy, one of: {', '.join(AGENTS)}")
+    ope.add_argument("--train-users", type=_non_negative, default=1000,
+                     help="fresh users (after the logged ones) the agent trains on")
+    _add_output_options(ope)
 
-    leaderboard = commands.add_parser("leaderboard", help="rank agents under 0.1.3.0's competition settings")
-    leaderboard.add_argument("--folder", type=Path, help="a folder of agent files (see `recogym.cli`'s docstring)")
-    leaderboard.add_argument("--products", type=_positive, default=10)
-    leaderboard.add_argument("--seed", type=_non_negative, default=42)
-    leaderboard.add_argument("--organic-users", type=_non_negative, default=100)
-    leaderboard.add_argument("--offline-users", type=_non_negative, default=1000)
-    leaderboard.add_argument("--online-users", type=_non_negative, default=1000)
+    leaderboard = commands.add_parser("leaderboard", help="rank agents under 0.1.3.0's competition settings",
+                                      description="0.1.3.0's competition: agents trained on the same logs and "
+                                                  "ranked by online CTR on the same users.",
+                                      epilog=LEADERBOARD_FORMAT)
+    leaderboard.add_argument("--folder", type=Path, help="a folder of agent files (format below)")
+    leaderboard.add_argument("--products", type=_positive, default=10, help="num_products of the env")
+    leaderboard.add_argument("--seed", type=_non_negative, default=_DEFAULT_SEED, help="the env's random_seed")
+    leaderboard.add_argument("--organic-users", type=_non_negative, default=100,
+                             help="organic-only users in the training logs")
+    _add_user_options(leaderboard)
     leaderboard.add_argument("--log-epsilon", type=float, default=0.1,
                              help="epsilon of the UserPopularity logging policy")
+    _add_output_options(leaderboard)
     return parser
 
 
@@ -185,15 +281,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        0 on success.
+        0 on success, and when stdout is closed early (``recogym demo | head``).
 
     Raises
     ------
     SystemExit
-        With status 2 on bad arguments, whether argparse or the library finds
-        them (a bad value, a missing or unreadable file, a missing extra),
-        after one ``recogym: error: ...`` line on stderr: a command-line user
-        needs the reason, not a traceback.
+        With status 2 on any failure (a bad argument, a missing or unreadable
+        file, a missing extra, a size too large to allocate, a failed
+        leaderboard entry), after one ``recogym: error: ...`` line on stderr:
+        a command-line user needs the reason, not a traceback.
     """
     parser = build_parser()
     arguments = parser.parse_args(argv)
@@ -201,19 +297,63 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo": _demo, "run": _run, "logs": _logs, "sweep": _sweep, "ope": _ope, "leaderboard": _leaderboard,
     }
     try:
+        _check_outputs(arguments)
         handlers[arguments.command](arguments)
-    except (ValueError, TypeError, KeyError, OSError, ImportError) as error:
-        _fail(parser, error)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`| head`): what it did not read is not wanted.
+        # Point stdout at devnull so the interpreter's final flush is quiet too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except Exception as error:
+        _fail(error)
     return 0
 
 
-def _fail(parser: argparse.ArgumentParser, error: BaseException) -> NoReturn:
-    message = " ".join(str(error.args[0] if isinstance(error, KeyError) and error.args else error).split())
-    parser.exit(2, f"recogym: error: {message}\n")
+class _EntriesFailed(Exception):
+    """Some leaderboard entries failed; the others were ranked."""
+
+
+_PLAIN_ERRORS = (ValueError, TypeError, KeyError, OSError, ImportError, _EntriesFailed)
+
+
+def _fail(error: BaseException) -> NoReturn:
+    message = str(error.args[0] if isinstance(error, KeyError) and error.args else error)
+    if isinstance(error, MemoryError):
+        message = f"not enough memory: {message or 'an allocation failed'}"
+    elif not isinstance(error, _PLAIN_ERRORS):
+        message = f"{type(error).__name__}: {message}"
+    sys.stderr.write(f"recogym: error: {' '.join(message.split())}\n")
+    raise SystemExit(2)
+
+
+def _check_outputs(arguments: argparse.Namespace) -> None:
+    """Every file the command will write can be written, before any work."""
+    if getattr(arguments, "out", None) is not None:
+        check_output_path("--out", arguments.out)
+    for option in ("plot", "heatmap"):
+        path = getattr(arguments, option, None)
+        if path is not None:
+            if importlib.util.find_spec("matplotlib") is None:
+                raise ImportError(f"--{option} needs matplotlib: pip install recogym[plot]")
+            from .plots import IMAGE_FORMATS
+
+            check_output_path(f"--{option}", path, IMAGE_FORMATS)
 
 
 def _env_args(arguments: argparse.Namespace) -> dict[str, Any]:
-    return {**dict(arguments.settings), "random_seed": arguments.seed}
+    """The ``--set`` env args, each a known arg of ``--env``, with the seed:
+    ``--seed`` and ``--set random_seed`` are one setting, so two different
+    values are refused rather than one silently dropped."""
+    from .params import OPTIONAL_ARGS, defaults_for
+
+    settings = dict(arguments.settings)
+    check_known_keys(f"--set (env args of {arguments.env})", settings,
+                     {*defaults_for(arguments.env), *OPTIONAL_ARGS})
+    if arguments.seed is not None and settings.get("random_seed", arguments.seed) != arguments.seed:
+        raise ValueError(f"--seed {arguments.seed} and --set random_seed={settings['random_seed']} disagree; "
+                         f"give one of them")
+    seed = settings.get("random_seed", _DEFAULT_SEED if arguments.seed is None else arguments.seed)
+    return {**settings, "random_seed": seed}
 
 
 def _make_env(model: str, env_args: Mapping[str, Any]) -> Any:
@@ -222,6 +362,23 @@ def _make_env(model: str, env_args: Mapping[str, Any]) -> Any:
     env = make(model)
     env.init_gym(dict(env_args))
     return env
+
+
+def _print_table(arguments: argparse.Namespace, table: pd.DataFrame, text: str, config: Mapping[str, Any],
+                 seed: int) -> None:
+    """``table`` as ``text``, or with ``--json``/``--csv`` as records that
+    each carry ``config``, ``seed`` and the recogym version, so a record
+    read alone says what produced it."""
+    if not (arguments.json or arguments.csv):
+        print(text)
+        return
+    records = table.astype(object).where(table.notna(), None).to_dict(orient="records")
+    context = {"config": dict(config), "seed": seed, "recogym_version": __version__}
+    if arguments.json:
+        print(json.dumps([{**record, **context} for record in records], default=str))
+    else:
+        print(table.assign(config=json.dumps(context["config"], sort_keys=True, default=str), seed=seed,
+                           recogym_version=__version__).to_csv(index=False), end="")
 
 
 def _demo(arguments: argparse.Namespace) -> None:
@@ -233,32 +390,32 @@ def _demo(arguments: argparse.Namespace) -> None:
 def _run(arguments: argparse.Namespace) -> None:
     from .evaluation.online import test_agent
 
-    env = _make_env(arguments.env, _env_args(arguments))
-    env_args = {"num_products": env.num_products}
+    env_args = _env_args(arguments)
+    env = _make_env(arguments.env, env_args)
     rows = []
     for name in tqdm(arguments.agents, desc="Agents", disable=None, leave=False):
-        result = test_agent(copy.deepcopy(env), make_agent(name, env_args), arguments.offline_users,
-                            arguments.online_users)
+        result = test_agent(copy.deepcopy(env), make_agent(name, {"num_products": env.num_products}),
+                            arguments.offline_users, arguments.online_users)
         rows.append({"agent": name, "median": result[0], "q0.025": result[1], "q0.975": result[2],
                      "clicks": result.clicks, "impressions": result.impressions, "seconds": result.seconds})
     table = pd.DataFrame(rows)
-    if arguments.json:
-        print(json.dumps(table.to_dict(orient="records")))
-    elif arguments.csv:
-        print(table.to_csv(index=False), end="")
-    else:
-        print(_ctr_table(table))
+    config = {"command": "run", "env": arguments.env, "env_args": env_args,
+              "offline_users": arguments.offline_users, "online_users": arguments.online_users}
+    _print_table(arguments, table, _ctr_table(table), config, env_args["random_seed"])
     if arguments.plot is not None:
         from .plots import plot_ab
 
-        plot_ab(table, path=arguments.plot)
+        plot_ab(table, path=arguments.plot,
+                title=f"{arguments.env}, P={env.num_products}, {arguments.offline_users} offline and "
+                      f"{arguments.online_users} online users, seed {env_args['random_seed']}")
 
 
 def _ctr_table(table: pd.DataFrame) -> str:
-    shown = table.copy()
+    shown = table.astype(object).where(table.notna(), "")
     for column in ("median", "q0.025", "q0.975"):
-        shown[column] = shown[column].map(lambda value: f"{value:.4%}")
-    shown["seconds"] = shown["seconds"].map(lambda value: f"{value:.2f}")
+        shown[column] = shown[column].map(lambda value: value if value == "" else f"{value:.4%}")
+    if "seconds" in shown:
+        shown["seconds"] = shown["seconds"].map(lambda value: f"{value:.2f}")
     text: str = shown.to_string(index=False)
     return text
 
@@ -298,35 +455,47 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _sweep_config(path: Path) -> dict[str, Any]:
-    """What the TOML file at ``path`` asks for: ``sweep``'s keyword arguments,
-    with ``agents`` as names."""
+    """What the TOML file at ``path`` asks for (:data:`SWEEP_FORMAT`):
+    ``sweep``'s keyword arguments, with ``agents`` as names. Unknown tables,
+    keys, env args and agents are errors, each with the closest known name."""
+    from .envs.classic import ENV_IDS
+    from .params import OPTIONAL_ARGS, defaults_for
+
     config = _read_toml(path)
+    check_known_keys(f"--config {path} (tables)", config, ("sweep", "grid"))
     settings = config.get("sweep")
     if not isinstance(settings, dict):
         raise ValueError(f"--config {path}: needs a [sweep] table")
+    check_known_keys(f"--config {path} [sweep]", settings,
+                     ("model", "agents", "offline_users", "online_users", "seeds"))
     missing = [key for key in ("agents", "offline_users", "online_users", "seeds") if key not in settings]
     if missing:
         raise ValueError(f"--config {path}: [sweep] lacks {', '.join(missing)}")
+    model = settings.get("model", "reco-gym-v1")
+    if model not in ENV_IDS:
+        raise ValueError(f"--config {path}: [sweep] model must be one of {', '.join(ENV_IDS)}, got {model!r}")
     grid = config.get("grid", {})
     if not isinstance(grid, dict):
         raise ValueError(f"--config {path}: [grid] must be a table of env args")
+    check_known_keys(f"--config {path} [grid] (env args of {model})", grid,
+                     {*defaults_for(model), *OPTIONAL_ARGS})
     names = _as_list(settings["agents"])
-    unknown = [name for name in names if name not in AGENTS]
-    if unknown:
-        raise ValueError(f"--config {path}: unknown agent(s) {', '.join(map(str, unknown))}; "
-                         f"choose from {', '.join(AGENTS)}")
+    check_known_keys(f"--config {path} [sweep] agents", [str(name) for name in names], AGENTS,
+                     kind="agent")
     return {
         "env_args_grid": {key: _as_list(values) for key, values in grid.items()},
         "agents": names,
         "offline_users": _as_list(settings["offline_users"]),
         "online_users": settings["online_users"],
         "seeds": _as_list(settings["seeds"]),
-        "model": settings.get("model", "reco-gym-v1"),
+        "model": model,
     }
 
 
 def _sweep(arguments: argparse.Namespace) -> None:
     kwargs = _sweep_config(arguments.config)  # a bad file fails before any work
+    setup = (f"{kwargs['model']}, {kwargs['online_users']} online users, "
+             f"seed{'s' if len(kwargs['seeds']) > 1 else ''} {', '.join(map(str, kwargs['seeds']))}")
     client = None
     if arguments.dask:
         try:
@@ -346,7 +515,7 @@ def _sweep(arguments: argparse.Namespace) -> None:
         checkpoint.unlink(missing_ok=True)
     print(f"wrote {len(results)} results to {arguments.out}")
     if arguments.plot is not None:
-        for path in _plot_sweep(results, arguments.plot):
+        for path in _plot_sweep(results, arguments.plot, setup):
             print(f"plotted {path}")
 
 
@@ -372,10 +541,10 @@ def _run_sweeps(kwargs: dict[str, Any], out: Path, executor: Any, workers: int,
     return pd.concat(frames, ignore_index=True), checkpoints
 
 
-def _plot_sweep(results: pd.DataFrame, path: Path) -> list[Path]:
+def _plot_sweep(results: pd.DataFrame, path: Path, setup: str) -> list[Path]:
     """``plot_ctr_vs_training`` of each env config of ``results``: to ``path``
     for one config, else to ``path`` with the config in its name, such as
-    ``ctr-num_products=10.png``."""
+    ``ctr-num_products=10.png``; ``setup`` and the config are its title."""
     from .evaluation.sweep import RESULT_COLUMNS
 
     # By name: recogym.plots (and matplotlib) are optional at type-checking time too.
@@ -383,13 +552,14 @@ def _plot_sweep(results: pd.DataFrame, path: Path) -> list[Path]:
     varying = [column for column in results.columns
                if column not in RESULT_COLUMNS and results[column].nunique(dropna=False) > 1]
     if not varying:
-        plots.plot_ctr_vs_training(results, path=path)
+        plots.plot_ctr_vs_training(results, title=setup, path=path)
         return [path]
     written = []
     for values, config in results.groupby(varying, sort=False):
         label = "-".join(f"{name}={value}" for name, value in zip(varying, values))
         target = path.with_name(f"{path.stem}-{label}{path.suffix}")
-        plots.plot_ctr_vs_training(config.drop(columns=varying), path=target)
+        plots.plot_ctr_vs_training(config.drop(columns=varying), title=f"{setup}, {label.replace('-', ', ')}",
+                                   path=target)
         written.append(target)
     return written
 
@@ -406,65 +576,130 @@ def _ope(arguments: argparse.Namespace) -> None:
     agent.train_logs(env.simulate(arguments.train_users, first_user=first_user))
     truth_env = env if metadata.get("rng", "default") == "default" else None
     table = evaluate_policy(logs, agent, env=truth_env)
-    print(f"{arguments.agent} trained on {arguments.train_users} users, evaluated on {arguments.logs}")
-    print(table.to_string())
+    config = {"command": "ope", "logs": str(arguments.logs), "agent": arguments.agent,
+              "train_users": arguments.train_users, "env": metadata["model"], "env_args": metadata["env_args"]}
+    text = (f"{arguments.agent} trained on {arguments.train_users} users, evaluated on {arguments.logs}\n"
+            f"{table.to_string(index=False)}")
+    _print_table(arguments, table, text, config, metadata["env_args"]["random_seed"])
 
 
 def _leaderboard(arguments: argparse.Namespace) -> None:
+    env_args = {"random_seed": arguments.seed, "num_products": arguments.products}
+    env = _make_env("reco-gym-v1", env_args)
+    if arguments.folder is not None:
+        if not arguments.folder.is_dir():
+            raise FileNotFoundError(f"--folder {arguments.folder}: no such directory")
+        files = sorted(arguments.folder.glob("*.py"))
+        if not files:
+            raise ValueError(f"--folder {arguments.folder}: holds no agent files (*.py)")
+        entries = [_file_entry(path, arguments.products) for path in files]
+    else:
+        entries = [_builtin_entry(entry, arguments.products) for entry in registry.available_agents()]
+    rows = [_score_entry(name, build, env, arguments)
+            for name, build in tqdm(entries, desc="Agents", disable=None, leave=False)]
+    table = pd.DataFrame(rows).sort_values("median", ascending=False, ignore_index=True, na_position="last")
+    table = table.astype({"clicks": "Int64", "impressions": "Int64"})
+    # Equal CTRs share the best of their ranks ("1, 1, 3"): the order within a tie means nothing.
+    table.insert(0, "rank", table["median"].rank(method="min", ascending=False).astype("Int64"))
+    config = {"command": "leaderboard", "folder": None if arguments.folder is None else str(arguments.folder),
+              "env": "reco-gym-v1", "env_args": env_args, "organic_users": arguments.organic_users,
+              "offline_users": arguments.offline_users, "online_users": arguments.online_users,
+              "log_epsilon": arguments.log_epsilon}
+    _print_table(arguments, table, _ctr_table(table), config, arguments.seed)
+    failed = table[table["error"].notna()]
+    if not failed.empty:
+        raise _EntriesFailed(f"{len(failed)} of {len(table)} entries failed: "
+                             + "; ".join(f"{row.agent}: {row.error}" for row in failed.itertuples()))
+
+
+Entry = tuple[str, Callable[[], Any]]
+
+
+def _builtin_entry(entry: registry.AgentEntry, num_products: int) -> Entry:
+    return entry.name, lambda: entry.build(num_products)
+
+
+def _file_entry(path: Path, num_products: int) -> Entry:
+    """The entry of one agent file: its name and what builds its agent. The
+    file is run here, so a file that fails to load is still an entry (named
+    after the file), one whose build raises its error."""
+    try:
+        module = _run_entry_code(lambda: _load_module(path))
+    except BaseException as error:  # noqa: BLE001 - re-raised by the build, as this entry's failure
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        failure = error
+
+        def fail() -> Any:
+            raise failure
+
+        return path.stem, fail
+
+    def build() -> Any:
+        if hasattr(module, "agent"):
+            return module.agent
+        if hasattr(module, "agent_class"):
+            return module.agent_class({**getattr(module, "agent_args", {}), "num_products": num_products})
+        raise ValueError(f"{path}: defines neither 'agent' nor 'agent_class'")
+
+    return str(getattr(module, "name", path.stem)), build
+
+
+def _load_module(path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location(f"recogym_entry_{path.stem}", path)
+    assert spec is not None and spec.loader is not None  # a .py file always has a loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run_entry_code(call: Callable[[], Any]) -> Any:
+    """``call()``, with anything it prints sent to stderr, where it cannot
+    corrupt the table on stdout."""
+    import contextlib
+
+    with contextlib.redirect_stdout(sys.stderr):
+        return call()
+
+
+def _score_entry(name: str, build: Callable[[], Any], env: Any, arguments: argparse.Namespace) -> dict[str, Any]:
+    """One row of the leaderboard: the entry's agent trained and tested on
+    its own copy of ``env``, or its error. Whatever the entry's code does,
+    raising or calling ``sys.exit``, fails this entry only."""
     from .evaluation.online import ctr_interval, evaluate_online, train_offline
     from .policies import UserPopularity
 
-    env_args = {"random_seed": arguments.seed, "num_products": arguments.products}
-    env = _make_env("reco-gym-v1", env_args)
-    entries = _folder_agents(arguments.folder, env_args) if arguments.folder else _builtin_agents(env_args)
-    if not entries:
-        raise ValueError(f"--folder {arguments.folder}: holds no agent files (*.py)")
-    policy = UserPopularity(arguments.log_epsilon)
-    rows = []
-    for name, agent in tqdm(entries.items(), desc="Agents", disable=None, leave=False):
+    def score() -> dict[str, Any]:
+        agent = copy.deepcopy(build())
+        if not callable(getattr(agent, "act", None)):
+            raise TypeError(f"its agent is {agent!r}, of type {type(agent).__name__}, which has no act()")
         entry_env = copy.deepcopy(env)
-        trained = copy.deepcopy(agent)
-        if hasattr(trained, "train_logs"):
+        if hasattr(agent, "train_logs"):
             first = entry_env.take_users(arguments.organic_users + arguments.offline_users)
-            trained.train_logs(entry_env.simulate(arguments.offline_users, arguments.organic_users,
-                                                  first_user=first, policy=policy))
+            agent.train_logs(entry_env.simulate(arguments.offline_users, arguments.organic_users,
+                                                first_user=first, policy=UserPopularity(arguments.log_epsilon)))
             logging = f"UserPopularity({arguments.log_epsilon})"
         else:
-            train_offline(entry_env, trained, arguments.offline_users, arguments.organic_users)
+            train_offline(entry_env, agent, arguments.offline_users, arguments.organic_users)
             logging = "uniform"
-        clicks, impressions = evaluate_online(entry_env, trained, arguments.online_users)
+        clicks, impressions = evaluate_online(entry_env, agent, arguments.online_users)
         median, low, high = ctr_interval(clicks, impressions)
-        rows.append({"agent": name, "median": median, "q0.025": low, "q0.975": high,
-                     "clicks": clicks, "impressions": impressions, "logging": logging})
-    table = pd.DataFrame(rows).sort_values("median", ascending=False, ignore_index=True)
-    table.insert(0, "rank", range(1, len(table) + 1))
-    for column in ("median", "q0.025", "q0.975"):
-        table[column] = table[column].map(lambda value: f"{value:.4%}")
-    print(table.to_string(index=False))
+        return {"median": median, "q0.025": low, "q0.975": high, "clicks": clicks, "impressions": impressions,
+                "logging": logging, "error": None}
+
+    try:
+        return {"agent": name, **_run_entry_code(score)}
+    except BaseException as error:  # noqa: BLE001 - an entry's failure, SystemExit included, is its own
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        return {"agent": name, "median": float("nan"), "q0.025": float("nan"), "q0.975": float("nan"),
+                "clicks": None, "impressions": None, "logging": None, "error": _describe(error)}
 
 
-def _builtin_agents(env_args: Mapping[str, Any]) -> dict[str, Any]:
-    return {entry.name: entry.build(env_args["num_products"]) for entry in registry.available_agents()}
-
-
-def _folder_agents(folder: Path, env_args: Mapping[str, Any]) -> dict[str, Any]:
-    """The agents of the ``*.py`` files of ``folder``, by name."""
-    if not folder.is_dir():
-        raise FileNotFoundError(f"--folder {folder}: no such directory")
-    entries = {}
-    for path in sorted(folder.glob("*.py")):
-        spec = importlib.util.spec_from_file_location(f"recogym_entry_{path.stem}", path)
-        assert spec is not None and spec.loader is not None  # a .py file always has a loader
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        if hasattr(module, "agent"):
-            agent = module.agent
-        elif hasattr(module, "agent_class"):
-            agent = module.agent_class({**getattr(module, "agent_args", {}), "num_products": env_args["num_products"]})
-        else:
-            raise ValueError(f"{path}: defines neither 'agent' nor 'agent_class'")
-        entries[str(getattr(module, "name", path.stem))] = agent
-    return entries
+def _describe(error: BaseException) -> str:
+    if isinstance(error, SystemExit):
+        return f"called sys.exit({error.code!r})"
+    return " ".join(f"{type(error).__name__}: {error}".split())
 
 
 if __name__ == "__main__":

@@ -3,7 +3,10 @@
 matplotlib is optional (``pip install recogym[plot]``): it is imported only
 when a figure is drawn, and never through pyplot, so no global figure state
 or GUI backend is involved. Each function returns a
-``matplotlib.figure.Figure`` and, given ``path``, also saves it as a PNG.
+``matplotlib.figure.Figure`` and, given ``path``, also saves it in the format
+its extension names (:data:`IMAGE_FORMATS`). CTRs are drawn on percent axes,
+as the command's tables print them, and a ``title`` should say the setup
+(model, P, users, seed), so an image read alone says what it shows.
 """
 from __future__ import annotations
 
@@ -24,7 +27,10 @@ from .logs import Logs
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["plot_ctr_vs_training", "plot_ab", "plot_action_heatmap", "action_counts"]
+__all__ = ["IMAGE_FORMATS", "plot_ctr_vs_training", "plot_ab", "plot_action_heatmap", "action_counts"]
+
+#: The file extensions ``path`` may have, and the matplotlib format of each.
+IMAGE_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf", ".jpg": "jpeg", ".jpeg": "jpeg"}
 
 Path = Union[str, "os.PathLike[str]", None]
 ActionSource = Union[Logs, Impressions, tuple[npt.ArrayLike, npt.ArrayLike]]
@@ -33,7 +39,7 @@ _SWEEP_COLUMNS = ("agent", "n_offline", "clicks", "impressions")
 _TABLE_COLUMNS = ("agent", "median", "q0.025", "q0.975")
 
 
-def plot_ctr_vs_training(results: pd.DataFrame, *, path: Path = None) -> Figure:
+def plot_ctr_vs_training(results: pd.DataFrame, *, title: str | None = None, path: Path = None) -> Figure:
     """CTR against the number of training users, one line per agent, with
     its 95% credible band: 0.1.3.0's ``plot_agent_stats``.
 
@@ -45,8 +51,12 @@ def plot_ctr_vs_training(results: pd.DataFrame, *, path: Path = None) -> Figure:
         ``n_offline``, ``clicks`` and ``impressions``; any other column not
         among sweep's is taken for an env arg. Failed cells (no clicks) are
         left out.
+    title : str, optional
+        The figure's title, best the setup, such as ``'reco-gym-v1, P=10,
+        1000 online users, seeds 1-5'``.
     path : str or os.PathLike, optional
-        Where to save the figure as a PNG.
+        Where to save the figure, in the format of its extension
+        (:data:`IMAGE_FORMATS`).
 
     Returns
     -------
@@ -88,21 +98,32 @@ def plot_ctr_vs_training(results: pd.DataFrame, *, path: Path = None) -> Figure:
         axes.fill_between(sizes, intervals[:, 1], intervals[:, 2], color=line.get_color(), alpha=0.2)
     axes.set_xscale("log")
     axes.set_xlabel("training users (n_offline)")
-    axes.set_ylabel("CTR")
-    axes.legend()
+    axes.set_ylabel("CTR (median, 95% band)")
+    _percent(axes.yaxis)
+    # Outside the axes, where no line or band can hide under it.
+    figure.legend(loc="outside right upper", title="agent")
+    figure.suptitle(_wrapped(title or "CTR against training users"))
     return _saved(figure, path)
 
 
-def plot_ab(comparison_or_table: Comparison | pd.DataFrame, *, path: Path = None) -> Figure:
-    """Each agent's CTR as a bar, with its 95% interval as an error bar.
+def plot_ab(comparison_or_table: Comparison | pd.DataFrame, *, title: str | None = None,
+            path: Path = None) -> Figure:
+    """Each agent's CTR as a horizontal bar, with its 95% interval as an
+    error bar. The agents' names run down the side, one a line, so they never
+    overlap however many agents there are or however long their names.
 
     Parameters
     ----------
     comparison_or_table : Comparison or pandas.DataFrame
         :func:`recogym.compare`'s result, or its ``.table`` (any DataFrame
-        with ``agent``, ``median``, ``q0.025`` and ``q0.975``).
+        with ``agent``, ``median``, ``q0.025`` and ``q0.975``), listed top
+        down in its order.
+    title : str, optional
+        The figure's title, best the setup, such as ``'reco-gym-v1, P=10,
+        1000 offline and 1000 online users, seed 42'``.
     path : str or os.PathLike, optional
-        Where to save the figure as a PNG.
+        Where to save the figure, in the format of its extension
+        (:data:`IMAGE_FORMATS`).
 
     Returns
     -------
@@ -130,12 +151,16 @@ def plot_ab(comparison_or_table: Comparison | pd.DataFrame, *, path: Path = None
     median = table["median"].to_numpy(dtype=np.float64)
     below = median - table["q0.025"].to_numpy(dtype=np.float64)
     above = table["q0.975"].to_numpy(dtype=np.float64) - median
-    figure = _new_figure()
+    figure = _new_figure(height=1.6 + 0.35 * len(table))
     axes = figure.add_subplot()
     positions = np.arange(len(table))
-    axes.bar(positions, median, yerr=np.vstack([below, above]), capsize=4)
-    axes.set_xticks(positions, [str(agent) for agent in table["agent"]])
-    axes.set_ylabel("CTR (median, 95% interval)")
+    axes.barh(positions, median, xerr=np.vstack([below, above]), capsize=3, height=0.6)
+    axes.set_yticks(positions, [str(agent) for agent in table["agent"]])
+    axes.invert_yaxis()  # the table's first agent on top
+    axes.set_xlabel("CTR (median, 95% interval)")
+    _percent(axes.xaxis)
+    axes.grid(axis="x", alpha=0.3)
+    figure.suptitle(_wrapped(title or "CTR by agent"))
     return _saved(figure, path)
 
 
@@ -144,6 +169,7 @@ def plot_action_heatmap(
     num_products: int,
     *,
     normalize: bool = False,
+    title: str | None = None,
     path: Path = None,
 ) -> Figure:
     """How often each product was recommended after each last viewed
@@ -161,9 +187,13 @@ def plot_action_heatmap(
         P: the map is P x P.
     normalize : bool
         Divide each row by its total, to show the policy's distribution of
-        recommendations given the last view rather than raw counts.
+        recommendations given the last view rather than raw counts (the
+        colour bar then reads in percent).
+    title : str, optional
+        The figure's title, best the setup (model, P, users, seed).
     path : str or os.PathLike, optional
-        Where to save the figure as a PNG.
+        Where to save the figure, in the format of its extension
+        (:data:`IMAGE_FORMATS`).
 
     Returns
     -------
@@ -191,9 +221,17 @@ def plot_action_heatmap(
     figure = _new_figure()
     axes = figure.add_subplot()
     image = axes.imshow(values, origin="upper", aspect="auto", interpolation="nearest")
-    figure.colorbar(image, ax=axes, label="share of the row" if normalize else "impressions")
+    colorbar = figure.colorbar(image, ax=axes, label="share of the row's impressions" if normalize
+                               else "impressions")
+    if normalize:
+        _percent(colorbar.ax.yaxis)
     axes.set_xlabel("recommended product")
     axes.set_ylabel("last viewed product")
+    if num_products <= 20:
+        axes.set_xticks(range(num_products))
+        axes.set_yticks(range(num_products))
+    figure.suptitle(_wrapped(title or ("Recommendations per last viewed product"
+                                       + (", as shares of each row" if normalize else ""))))
     return _saved(figure, path)
 
 
@@ -236,16 +274,36 @@ def _require_columns(name: str, frame: Any, columns: Sequence[str]) -> None:
         raise ValueError(f"{name} lacks the columns {missing}")
 
 
-def _new_figure() -> Figure:
+def _new_figure(height: float = 4.8) -> Figure:
     """A figure with no pyplot state, or an ImportError saying how to get matplotlib."""
     try:
         from matplotlib.figure import Figure
     except ImportError as error:
         raise ImportError("recogym's plots need matplotlib: pip install recogym[plot]") from error
-    return Figure(layout="constrained")
+    return Figure(figsize=(7.2, max(height, 3.0)), layout="constrained")
+
+
+def _wrapped(title: str) -> str:
+    """``title`` in lines short enough for the figure's width: constrained
+    layout makes room for a title's height, not its width."""
+    import textwrap
+
+    return textwrap.fill(title, width=72)
+
+
+def _percent(axis: Any) -> None:
+    """Fractions on ``axis`` shown as percents."""
+    from matplotlib.ticker import PercentFormatter
+
+    axis.set_major_formatter(PercentFormatter(1.0))
 
 
 def _saved(figure: Figure, path: Path) -> Figure:
+    """``figure``, saved to ``path`` (if any) in the format of its extension."""
     if path is not None:
-        figure.savefig(os.fspath(path), format="png")
+        suffix = os.path.splitext(os.fspath(path))[1].lower()
+        if suffix not in IMAGE_FORMATS:
+            raise ValueError(f"path {os.fspath(path)!r}: the extension must be one of "
+                             f"{', '.join(IMAGE_FORMATS)}, got {suffix or 'none'!r}")
+        figure.savefig(os.fspath(path), format=IMAGE_FORMATS[suffix], dpi=150)
     return figure

@@ -1,12 +1,16 @@
+import argparse
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from recogym.cli import main, parse_setting
+import recogym
+from recogym.cli import build_parser, main, parse_setting
 
 TINY = ["--offline-users", "20", "--online-users", "20"]
 
@@ -46,6 +50,13 @@ def test_set_values_are_typed(text, expected):
 
 @pytest.mark.parametrize("argv, message", [
     (["run", "--agents", "nope"], "unknown agent"),
+    (["run", "--agents", "randm"], "did you mean 'random'?"),
+    (["rn"], "did you mean 'run'?"),
+    (["ope", "--logs", "x.parquet", "--agent", "populrity"], "did you mean 'popularity'?"),
+    (["run", "--set", "num_prods=100", *TINY], "did you mean 'num_products'?"),
+    (["run", "--seed", "3", "--set", "random_seed=5", *TINY], "disagree"),
+    (["run", "--plot", "/no/such/dir/ab.png", *TINY], "/no/such/dir"),
+    (["run", "--plot", "ab.gif", *TINY], ".gif"),
     (["run", "--set", "num_products"], "key=value"),
     (["run", "--set", "num_products=-3", *TINY], "num_products"),
     (["run", "--offline-users", "-1"], "non-negative"),
@@ -103,6 +114,132 @@ def test_leaderboard_refuses_a_file_without_an_agent(tmp_path, capsys):
     assert "neither 'agent' nor 'agent_class'" in _error_line(capsys)
 
 
+RANDOM_ENTRY = "from recogym.agents import RandomAgent\nagent = RandomAgent({'num_products': 10})\n"
+# Agents without train_logs, so they train through act() on the uniform logging policy.
+ACTING_ENTRY = """
+class Agent:
+    def __init__(self, args):
+        pass
+    def train(self, observation, action, reward, done):
+        pass
+    def reset(self):
+        pass
+    def act(self, observation, reward, done):
+        {body}
+agent_class = Agent
+"""
+BROKEN_ENTRIES = {
+    "syntax.py": ("def f(:\n", "SyntaxError"),
+    "raises.py": ("raise RuntimeError('boom at import')\n", "boom at import"),
+    "five.py": ("agent = 5\n", "has no act()"),
+    "exits.py": ("import sys\nsys.exit(3)\n", "sys.exit(3)"),
+    "acts_badly.py": (ACTING_ENTRY.format(body="raise ValueError('act broke')"), "act broke"),
+    "exits_acting.py": (ACTING_ENTRY.format(body="import sys; sys.exit(4)"), "sys.exit(4)"),
+}
+
+
+def test_leaderboard_scores_the_others_when_entries_break(tmp_path):
+    (tmp_path / "good.py").write_text(RANDOM_ENTRY)
+    for file_name, (code, _) in BROKEN_ENTRIES.items():
+        (tmp_path / file_name).write_text(code)
+    completed = _console("leaderboard", "--folder", str(tmp_path), "--offline-users", "20", "--online-users", "50",
+                         "--json")
+    assert completed.returncode == 2
+    assert completed.stderr.count("\n") == 1 and completed.stderr.startswith("recogym: error: 6 of 7 entries")
+    records = {record["agent"]: record for record in json.loads(completed.stdout)}
+    assert records["good"]["rank"] == 1 and records["good"]["error"] is None
+    assert records["good"]["impressions"] > 0
+    for file_name, (_, message) in BROKEN_ENTRIES.items():
+        record = records[Path(file_name).stem]
+        assert record["rank"] is None and message in record["error"]
+        assert message in completed.stderr
+
+
+def test_leaderboard_ranks_ties_as_ties(tmp_path, capsys):
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.py").write_text(RANDOM_ENTRY)
+    (tmp_path / "c.py").write_text("from recogym.agents import OrganicCount\nagent_class = OrganicCount\n")
+    main(["leaderboard", "--folder", str(tmp_path), "--offline-users", "50", "--online-users", "200", "--json"])
+    records = json.loads(capsys.readouterr().out)
+    ranks = {record["agent"]: record["rank"] for record in records}
+    # The same agent on the same users has the same CTR: a tie, ranked 2 and 2 under OrganicCount's 1.
+    assert records[1]["median"] == records[2]["median"] < records[0]["median"]
+    assert ranks == {"c": 1, "a": 2, "b": 2}
+
+
+def _console(*arguments, **kwargs):
+    """The installed ``recogym`` console script, run as a user would."""
+    script = shutil.which("recogym", path=str(Path(sys.executable).parent)) or shutil.which("recogym")
+    assert script is not None, "the recogym console script is not installed"
+    return subprocess.run([script, *arguments], capture_output=True, text=True, timeout=300, **kwargs)
+
+
+def test_console_script_version():
+    completed = _console("--version")
+    assert completed.returncode == 0 and completed.stdout.strip() == f"recogym {recogym.__version__}"
+
+
+def test_console_script_error_has_no_traceback():
+    completed = _console("run", "--set", "num_products=0", *TINY)
+    assert completed.returncode == 2
+    assert completed.stderr.startswith("recogym: error:") and completed.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("products, message", [(2_000_000_000, "not enough memory"), (10**11, "num_products")])
+def test_console_script_size_too_large_is_one_line(products, message):
+    completed = _console("run", "--set", f"num_products={products}", *TINY)
+    assert completed.returncode == 2
+    assert completed.stderr.startswith("recogym: error:") and completed.stderr.count("\n") == 1
+    assert message in completed.stderr
+
+
+def test_console_script_usage_error_is_one_line():
+    completed = _console("run", "--offline-users", "many")
+    assert completed.returncode == 2
+    assert completed.stderr.startswith("recogym: error:") and completed.stderr.count("\n") == 1
+
+
+def test_console_script_closed_pipe_ends_quietly():
+    script = shutil.which("recogym", path=str(Path(sys.executable).parent)) or shutil.which("recogym")
+    with subprocess.Popen([script, "demo", *TINY], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout.readline()  # what `| head -1` reads, then it goes away
+        process.stdout.close()
+        stderr = process.stderr.read()
+        assert process.wait(timeout=300) == 0
+    assert stderr == b""
+
+
+def test_console_script_csv_records_config_seed_and_version():
+    completed = _console("run", "--agents", "random", *TINY, "--csv", "--set", "random_seed=5")
+    assert completed.returncode == 0, completed.stderr
+    from io import StringIO
+
+    table = pd.read_csv(StringIO(completed.stdout))
+    assert table["seed"].tolist() == [5] and table["recogym_version"].tolist() == [recogym.__version__]
+    config = json.loads(table["config"][0])
+    assert config["env_args"]["random_seed"] == 5 and config["offline_users"] == 20
+
+
+# logs' own options are another change's; the env options it shares are covered through run.
+@pytest.mark.parametrize("command", ["demo", "run", "sweep", "ope", "leaderboard"])
+def test_every_option_has_help_and_shows_its_default(command):
+    commands = next(action for action in build_parser()._actions
+                    if isinstance(action, argparse._SubParsersAction))
+    subparser = commands.choices[command]
+    page = " ".join(subparser.format_help().split())
+    assert subparser.description
+    for action in subparser._actions:
+        assert action.help, f"{command} {action.option_strings} has no help"
+        if action.default not in (None, [], False, argparse.SUPPRESS):
+            assert f"(default: {action.default})" in page, action.option_strings
+
+
+def test_sweep_help_shows_the_toml_format():
+    completed = _console("sweep", "--help")
+    assert completed.returncode == 0
+    assert "[sweep]" in completed.stdout and "[grid]" in completed.stdout and "(default: 1)" in completed.stdout
+
+
 SWEEP_TOML = """
 [sweep]
 agents = ["random", "popularity"]
@@ -116,6 +253,10 @@ num_products = [5, 10]
 
 
 @pytest.mark.parametrize("text, message", [("[grid]\nnum_products = [5]\n", "[sweep]"),
+                                           (SWEEP_TOML.replace("[grid]", "[grdi]"), "did you mean 'grid'?"),
+                                           (SWEEP_TOML.replace("seeds", "seds"), "did you mean 'seeds'?"),
+                                           (SWEEP_TOML.replace("num_products", "num_prods"),
+                                            "did you mean 'num_products'?"),
                                            ("[sweep]\nagents = ['random']\n", "lacks"),
                                            (SWEEP_TOML.replace('"random"', '"nope"'), "unknown agent"),
                                            ("[sweep\n", "sweep.toml")])
@@ -170,19 +311,11 @@ def test_sweep_plots(tmp_path):
         assert (tmp_path / name).read_bytes().startswith(b"\x89PNG")
 
 
-def test_console_script_runs():
+def test_module_runs_as_the_command():
     completed = subprocess.run([sys.executable, "-m", "recogym", "run", "--agents", "random", *TINY, "--json"],
                                capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)[0]["agent"] == "random"
-
-
-def test_console_script_error_has_no_traceback():
-    completed = subprocess.run([sys.executable, "-m", "recogym", "run", "--set", "num_products=0", *TINY],
-                               capture_output=True, text=True, timeout=120)
-    assert completed.returncode == 2
-    assert "Traceback" not in completed.stderr
-    assert completed.stderr.strip() == completed.stderr.strip().splitlines()[0]
 
 
 def test_demo_still_runs(capsys):

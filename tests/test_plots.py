@@ -7,13 +7,16 @@ import pytest
 
 import recogym
 from recogym.agents import PopularityAgent, RandomAgent
+from recogym.agents.registry import AGENTS
 from recogym.evaluation import ctr_interval
 from recogym.plots import action_counts, plot_ab, plot_action_heatmap, plot_ctr_vs_training
 from recogym.sweep import sweep
 
 matplotlib = pytest.importorskip("matplotlib", reason="plots need matplotlib (recogym[plot])")
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.container import BarContainer  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import PercentFormatter  # noqa: E402
 
 FIVE = {"num_products": 5}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -70,12 +73,13 @@ def test_ab_bars_have_the_intervals_as_error_bars(tmp_path):
         (axes,) = figure.axes
         bars = axes.patches
         assert len(bars) == 2
-        assert [bar.get_height() for bar in bars] == pytest.approx(comparison.table["median"].tolist())
+        assert [bar.get_width() for bar in bars] == pytest.approx(comparison.table["median"].tolist())
         (bar_container,) = [c for c in axes.containers if isinstance(c, BarContainer)]
         (_, _, (error_lines,)) = bar_container.errorbar.lines
-        tops = [segment[1][1] for segment in error_lines.get_segments()]
-        assert tops == pytest.approx(comparison.table["q0.975"].tolist())
-        assert [label.get_text() for label in axes.get_xticklabels()] == ["random", "popularity"]
+        segments = error_lines.get_segments()
+        assert [segment[0][0] for segment in segments] == pytest.approx(comparison.table["q0.025"].tolist())
+        assert [segment[1][0] for segment in segments] == pytest.approx(comparison.table["q0.975"].tolist())
+        assert [label.get_text() for label in axes.get_yticklabels()] == ["random", "popularity"]
     with pytest.raises(TypeError, match="comparison_or_table"):
         plot_ab([1, 2])
 
@@ -129,3 +133,62 @@ def test_missing_matplotlib_says_how_to_install(monkeypatch, results):
 def test_importing_recogym_does_not_import_matplotlib():
     code = "import sys, recogym, recogym.plots, recogym.sweep; sys.exit('matplotlib' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+ELEVEN = pd.DataFrame({"agent": [entry.title for entry in AGENTS.values()],
+                       "median": np.linspace(0.008, 0.02, 11)})
+ELEVEN["q0.025"], ELEVEN["q0.975"] = ELEVEN["median"] - 0.002, ELEVEN["median"] + 0.002
+
+
+def _boxes(figure, texts):
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.draw(renderer)
+    return [text.get_window_extent(renderer) for text in texts if text.get_text()]
+
+
+def test_ab_labels_of_eleven_agents_do_not_overlap_and_fit():
+    title = "reco-gym-v1, P=10, 1000 offline and 1000 online users, seed 42, and more words to wrap"
+    figure = plot_ab(ELEVEN, title=title)
+    (axes,) = figure.axes
+    labels = _boxes(figure, axes.get_yticklabels())
+    assert len(labels) == 11
+    for upper, lower in zip(labels, labels[1:]):
+        assert not upper.overlaps(lower)
+    width, height = figure.canvas.get_width_height()
+    for box in labels + _boxes(figure, [figure._suptitle]):
+        assert 0 <= box.x0 and box.x1 <= width and 0 <= box.y0 and box.y1 <= height
+    assert " ".join(figure.get_suptitle().split()) == title
+    assert isinstance(axes.xaxis.get_major_formatter(), PercentFormatter)
+
+
+def test_ctr_vs_training_has_percent_axis_title_and_legend_outside(results):
+    figure = plot_ctr_vs_training(results, title="reco-gym-v1, P=5, seeds 1, 2")
+    (axes,) = figure.axes
+    assert isinstance(axes.yaxis.get_major_formatter(), PercentFormatter)
+    assert axes.get_legend() is None
+    (legend,) = figure.legends
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.draw(renderer)
+    assert not legend.get_window_extent(renderer).overlaps(axes.get_window_extent(renderer))
+    assert figure.get_suptitle() == "reco-gym-v1, P=5, seeds 1, 2"
+
+
+def test_normalized_heatmap_reads_in_percent():
+    figure = plot_action_heatmap(([0, 0, 1], [1, 0, 1]), 2, normalize=True)
+    colorbar_axes = figure.axes[1]
+    assert isinstance(colorbar_axes.yaxis.get_major_formatter(), PercentFormatter)
+    assert "shares" in figure.get_suptitle()
+
+
+@pytest.mark.parametrize("suffix, signature", [(".png", PNG_SIGNATURE), (".svg", b"<?xml"), (".pdf", b"%PDF"),
+                                               (".jpg", b"\xff\xd8\xff"), (".JPEG", b"\xff\xd8\xff")])
+def test_the_format_follows_the_extension(tmp_path, suffix, signature):
+    path = tmp_path / f"ab{suffix}"
+    plot_ab(ELEVEN, path=path)
+    assert path.read_bytes().startswith(signature)
+
+
+def test_an_unknown_extension_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="extension must be one of"):
+        plot_ab(ELEVEN, path=tmp_path / "ab.gif")
+    assert not (tmp_path / "ab.gif").exists()
