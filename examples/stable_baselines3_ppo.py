@@ -1,8 +1,10 @@
 """Train Stable-Baselines3's PPO on RecoGym users, then test it beside the
 count baselines with ``recogym.test_agent``.
 
-PPO sees the user's cumulative view counts (the ``CumulativeViewCounts``
-wrapper) and is rewarded for clicks. The trained model is wrapped in
+PPO trains on ``RecoGymVecEnv`` (``recogym.integrations.sb3``), SB3's
+``VecEnv`` over the native engine: all training users are stepped together
+in one engine call per step. It sees each user's cumulative view counts and
+is rewarded for clicks. The trained model is wrapped in
 ``PolicyAgent`` and tested on the same env and the same online users as the
 count baselines (each user's most viewed product; PopularityAgent) and the
 random agent.
@@ -16,12 +18,12 @@ import copy
 import numpy as np
 import torch
 from stable_baselines3 import PPO
-from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.vec_env import VecMonitor
 
 import recogym
 from recogym.agents import PopularityAgent, RandomAgent
 from recogym.agents.policy_agent import PolicyAgent
-from recogym.gym_env import CumulativeViewCounts, register_envs
+from recogym.integrations.sb3 import RecoGymVecEnv
 
 
 class MostViewedProduct:
@@ -35,7 +37,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timesteps", type=int, default=200_000, help="PPO training budget, in steps")
     parser.add_argument("--num-products", type=int, default=10)
-    parser.add_argument("--num-envs", type=int, default=8, help="training envs stepped together")
+    parser.add_argument("--num-envs", type=int, default=256, help="training users stepped together")
     parser.add_argument("--offline-users", type=int, default=1000, help="users the baselines learn from")
     parser.add_argument("--online-users", type=int, default=2000, help="users every agent is tested on")
     parser.add_argument("--seed", type=int, default=0)
@@ -43,13 +45,11 @@ def parse_args(argv=None):
 
 
 def train_ppo(args, env_args):
-    """PPO trained on the Gymnasium env, with the classic env's model arguments."""
-    register_envs()   # also done by `import recogym`
+    """PPO trained on the native vector env, with the classic env's model arguments."""
     torch.set_num_threads(1)   # a small MLP on CPU: threads only contend
-    # render_mode=None: make_vec_env asks for 'rgb_array' otherwise, and RecoGym renders nothing.
-    envs = make_vec_env("recogym/RecoGym-v1", n_envs=args.num_envs, seed=args.seed,
-                        env_kwargs={**env_args, "render_mode": None}, wrapper_class=CumulativeViewCounts)
-    n_steps = max(16, min(256, args.timesteps // args.num_envs))
+    envs = VecMonitor(RecoGymVecEnv(args.num_envs, **env_args))   # cumulative view counts
+    # About 8k steps per update, whatever the number of users.
+    n_steps = max(8, min(256, args.timesteps // args.num_envs, 8192 // args.num_envs))
     model = PPO("MlpPolicy", envs, n_steps=n_steps, batch_size=n_steps * args.num_envs // 4, gamma=0.9,
                 seed=args.seed, device="cpu", verbose=0)
     return model.learn(total_timesteps=args.timesteps)

@@ -399,8 +399,9 @@ def test_vector_users_behave_as_in_the_single_env():
 
 
 def test_truncation_after_max_episode_steps():
-    envs = make_vec("recogym/RecoGym-v1", 8, max_episode_steps=3, prob_leave_bandit=0.0,
-                    prob_bandit_to_organic=0.0, prob_leave_organic=0.0)
+    # Users who (almost) never leave and never browse: only the step limit ends them.
+    envs = make_vec("recogym/RecoGym-v1", 8, max_episode_steps=3, prob_leave_bandit=1e-6,
+                    prob_bandit_to_organic=0.0)
     envs.reset(seed=0)
     truncations = [envs.step(np.zeros(8, dtype=np.int64))[3] for _ in range(8)]
     # Steps 3 and 7 end every episode; step 4 starts the next users.
