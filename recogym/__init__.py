@@ -13,20 +13,29 @@ types (:mod:`recogym.logs`, :mod:`recogym.session`, :mod:`recogym.params`,
 ``recogym._core``); :mod:`recogym.sim`, the drivers' Python faces;
 :mod:`recogym.envs`, the front ends; :mod:`recogym.agents`;
 :mod:`recogym.evaluation` and :mod:`recogym.io`; the command line.
+
+``import recogym`` loads the envs, their data types, the online evaluation and
+the Gymnasium registration. The other names of ``__all__`` (the agents,
+off-policy evaluation, Parquet and plots) are imported on first use, through the module's ``__getattr__``
+(PEP 562), so that scipy's sparse and stats modules, pyarrow's Parquet
+reader and the optional extras cost nothing until they are asked for.
 """
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from . import _moved
 from ._version import __version__
-from . import agents
 from .envs.batch import BatchEnv, evaluate_batch
 from .envs.classic import RecoEnv, RecoEnv0, RecoEnv1, make
 from .envs.gym_env import CumulativeViewCounts, register_envs
+# Eager, as they are cheap: bound here, the functions compare and sweep keep
+# their names when `import recogym.compare` (an old module path, see _moved)
+# would otherwise bind the module to them.
 from .evaluation.compare import Comparison, compare, verify_agents
-from .evaluation.evolution import TrainingApproach, evaluate_agent, gather_exploration_stats, plot_evolution
 from .evaluation.online import AgentResult, ctr_interval, test_agent
-from .evaluation.ope import evaluate_policy, verify_agents_IPS
 from .evaluation.sweep import sweep
-from .io.parquet import logs_from_arrow, logs_to_arrow, read_log_metadata, read_logs, simulation_kwargs, write_logs
-from .io.parquet import write_dataset
 from .logs import EventKind, Logs
 from .params import (
     Configuration,
@@ -39,7 +48,25 @@ from .params import (
 from .policies import UserPopularity
 from .session import Action, Context, Session, UserBatch
 from .sim.parallel import simulate_parallel
-from . import plots  # imports matplotlib only when a figure is drawn
+
+#: Names imported on first use: name -> the module that holds it (a module
+#: itself where the name is that of a subpackage).
+_LAZY = {
+    "agents": "recogym.agents",
+    "plots": "recogym.plots",
+    "TrainingApproach": "recogym.evaluation.evolution",
+    "evaluate_agent": "recogym.evaluation.evolution",
+    "gather_exploration_stats": "recogym.evaluation.evolution",
+    "plot_evolution": "recogym.evaluation.evolution",
+    "evaluate_policy": "recogym.evaluation.ope",
+    "verify_agents_IPS": "recogym.evaluation.ope",
+    "logs_from_arrow": "recogym.io.parquet",
+    "logs_to_arrow": "recogym.io.parquet",
+    "read_log_metadata": "recogym.io.parquet",
+    "read_logs": "recogym.io.parquet",
+    "simulation_kwargs": "recogym.io.parquet",
+    "write_logs": "recogym.io.parquet",
+}
 
 __all__ = [
     "Action",
@@ -84,9 +111,24 @@ __all__ = [
     "test_agent",
     "verify_agents",
     "verify_agents_IPS",
-    "write_dataset",
     "write_logs",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """A name of :data:`_LAZY`, imported now and kept, so the next lookup is
+    an ordinary attribute."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'recogym' has no attribute {name!r}")
+    module = importlib.import_module(_LAZY[name])
+    value = module if module.__name__ == f"{__name__}.{name}" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 _moved.install()
 register_envs()

@@ -135,6 +135,18 @@ def test_importing_recogym_does_not_import_matplotlib():
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
+def test_importing_recogym_leaves_scipy_stats_sparse_parquet_and_extras_for_later():
+    heavy = ("matplotlib", "torch", "sklearn", "dask", "scipy.stats", "scipy.sparse", "pyarrow.parquet")
+    code = f"import sys, recogym; print([m for m in {heavy!r} if m in sys.modules])"
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert completed.stdout.strip() == "[]"
+    # ... and each lazy name still resolves, to what its module holds.
+    code = ("import recogym, recogym.io.parquet as parquet, recogym.agents as agents; "
+            "assert recogym.read_logs is parquet.read_logs and recogym.agents is agents; "
+            "assert set(recogym.__all__) <= set(dir(recogym)); [getattr(recogym, n) for n in recogym.__all__]")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 ELEVEN = pd.DataFrame({"agent": [entry.title for entry in AGENTS.values()],
                        "median": np.linspace(0.008, 0.02, 11)})
 ELEVEN["q0.025"], ELEVEN["q0.975"] = ELEVEN["median"] - 0.002, ELEVEN["median"] + 0.002
