@@ -11,11 +11,13 @@ import subprocess
 import sys
 import textwrap
 
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+import pytest
 
 import recogym
 from recogym.parallel import simulate_parallel
-from recogym.parquet import write_logs
+from recogym.parquet import write_dataset, write_logs
 
 ARGS = {"random_seed": 42}
 USERS = 200_000  # about 20 million events: process start-up is a small part of a job this size
@@ -23,6 +25,8 @@ BIG_USERS = 1_000_000  # about 100 million events
 GIB = 2**30
 PARALLEL = "parallel P=10, 200k users"
 PARQUET = "parquet P=10, zstd"
+DATASET = "dataset P=10, 200k users"
+CLUSTER = "dask LocalCluster, 200k users"
 
 # Writes a million users in a fresh interpreter and reports its peak resident
 # memory, which nothing else in this session inflates.
@@ -99,3 +103,47 @@ def test_write_parquet_million_users_peak_rss(throughput, tmp_path):
           f"{report['peak_rss'] / 2**20:,.0f} MiB, file {path.stat().st_size / 2**20:,.0f} MiB")
     assert report["rows"] > 50 * BIG_USERS
     assert report["peak_rss"] < GIB
+
+
+def rows_in_dataset(directory):
+    return ds.dataset(directory, format="parquet").count_rows()
+
+
+def write_fresh_dataset(tmp_path, **options):
+    """A function writing a new dataset directory at each call (a dataset
+    is written into an empty directory)."""
+    calls = []
+
+    def write():
+        calls.append(1)
+        return write_dataset(tmp_path / f"logs{len(calls)}", ARGS, USERS, **options)
+
+    return write
+
+
+def test_write_dataset_one_worker(throughput, tmp_path):
+    directory = throughput(DATASET, "write_dataset workers=1", write_fresh_dataset(tmp_path, workers=1),
+                           rows_in_dataset, rounds=2, reference=True)
+    assert rows_in_dataset(directory) > 50 * USERS
+
+
+def test_write_dataset_two_workers(throughput, tmp_path):
+    directory = throughput(DATASET, "write_dataset workers=2", write_fresh_dataset(tmp_path, workers=2),
+                           rows_in_dataset, rounds=2)
+    assert rows_in_dataset(directory) > 50 * USERS
+
+
+@pytest.fixture(params=[1, 2], ids=["1 worker", "2 workers"])
+def cluster_executor(request):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=request.param, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        yield request.param, client.get_executor()
+
+
+def test_write_dataset_on_a_local_cluster(throughput, tmp_path, cluster_executor):
+    workers, executor = cluster_executor
+    directory = throughput(CLUSTER, f"write_dataset LocalCluster {workers} worker(s)",
+                           write_fresh_dataset(tmp_path, workers=workers, executor=executor), rows_in_dataset,
+                           rounds=2, reference=workers == 1)
+    assert rows_in_dataset(directory) > 50 * USERS

@@ -11,12 +11,16 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import copy
+import csv
 import dataclasses
+import io
 import itertools
+import math
 import os
 import secrets
 import time
 import traceback
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Union
 
@@ -25,6 +29,7 @@ import pandas as pd
 from .._checks import check_choice, check_count, check_executor, check_positive_int, is_real, seed_limit
 from ..envs.classic import ENV_IDS, make
 from ..params import OPTIONAL_ARGS, Configuration, defaults_for, resolve_env_args
+from ..sim.parallel import TaskFailed, Tasks
 from .online import test_agent
 
 __all__ = ["sweep", "RESULT_COLUMNS"]
@@ -282,33 +287,28 @@ def _run(cells: list[_Cell], model: str, agents: Mapping[str, AgentSpec], online
         for cell in cells:
             yield cell, _run_cell(model, cell.config, agents[cell.agent], cell.row["n_offline"], online_users)
         return
-    own_pool = executor is None
-    pool = concurrent.futures.ProcessPoolExecutor(workers) if executor is None else executor
-    waiting = collections.deque(cells)
-    running: dict[concurrent.futures.Future[Outcome], _Cell] = {}
+    tasks = Tasks(executor, workers)
+    waiting = collections.deque(enumerate(cells))
     try:
-        while waiting or running:
-            while waiting and len(running) < workers * _IN_FLIGHT_PER_WORKER:
-                cell = waiting.popleft()
-                running[pool.submit(_run_cell, model, cell.config, agents[cell.agent], cell.row["n_offline"],
-                                    online_users)] = cell
-            done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
-            for future in done:
-                yield running.pop(future), _future_outcome(future)
+        while waiting or len(tasks):
+            while waiting and len(tasks) < workers * _IN_FLIGHT_PER_WORKER:
+                index, cell = waiting.popleft()
+                tasks.submit(index, _run_cell, model, cell.config, agents[cell.agent], cell.row["n_offline"],
+                             online_users)
+            try:
+                index, outcome = tasks.next_done()
+            except TaskFailed as failure:
+                index, outcome = failure.index, _failure(_lost_cell(failure), float("nan"))
+            yield cells[index], outcome
     finally:
-        for future in running:
-            future.cancel()
-        if own_pool:
-            pool.shutdown(wait=True, cancel_futures=True)
+        tasks.close()
 
 
-def _future_outcome(future: concurrent.futures.Future[Outcome]) -> Outcome:
-    """The cell's outcome, or the failure of the executor itself (a worker
-    that died, an agent that did not pickle) as the cell's error."""
-    try:
-        return future.result()
-    except Exception as error:
-        return _failure("".join(traceback.format_exception(error)), float("nan"))
+def _lost_cell(failure: TaskFailed) -> str:
+    """The error of a cell the executor lost twice (its worker died, or it
+    did not pickle), with the cause's traceback."""
+    cause = "".join(traceback.format_exception(failure.cause))
+    return f"the cell failed twice outside test_agent (retried once, alone): {cause}"
 
 
 def _run_cell(model: str, config: Configuration, agent: AgentSpec, n_offline: int, online_users: int) -> Outcome:
@@ -344,6 +344,69 @@ def _with_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _read_checkpoint(target: str, columns: list[str]) -> pd.DataFrame:
+    """The rows of a checkpoint, without a record cut short.
+
+    Checkpoints are replaced whole, atomically, so damage comes from outside
+    (a truncated copy, a full disk under another tool): a CSV whose last
+    record lacks its newline or has too few fields loses that record, which
+    :func:`sweep` runs again; an unreadable file is refused.
+
+    Raises
+    ------
+    ValueError
+        If the file cannot be read at all, saying what to do.
+    """
+    advice = ("remove it to run the sweep from the start, or restore an intact copy; recogym replaces "
+              "checkpoints atomically, so it was damaged by something else")
+    if target.endswith(".parquet"):
+        try:
+            return pd.read_parquet(target)
+        except Exception as error:  # pyarrow raises several types for a damaged file
+            raise ValueError(f"checkpoint {target!r} is unreadable ({type(error).__name__}: {error}); "
+                             f"{advice}") from error
+    with open(target, newline="", encoding="utf-8") as file:
+        text = file.read()
+    records = list(csv.reader(io.StringIO(text)))
+    if not records:
+        raise ValueError(f"checkpoint {target!r} is empty; {advice}")
+    if not text.endswith("\n"):  # to_csv ends every record with one
+        records.pop()
+    header, width = records[0], len(records[0])
+    intact = [header] + [record for record in records[1:] if len(record) == width]
+    dropped = len(records) - len(intact) + (not text.endswith("\n"))
+    if dropped:
+        warnings.warn(f"checkpoint {target!r}: {dropped} record(s) cut short are dropped; their cells run again",
+                      UserWarning, stacklevel=4)
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(intact)
+    buffer.seek(0)
+    return pd.read_csv(buffer)
+
+
+def _damage(row: Mapping[str, Any]) -> str | None:
+    """What makes a checkpoint row unusable as a finished cell, or None.
+
+    A failed cell (an error) is run again anyway; a finished one must hold
+    a whole, consistent outcome."""
+    if row["agent"] is None or not _is_count(row["n_offline"]) or not _is_count(row["seed"]):
+        return "its agent, n_offline or seed is missing or not a non-negative integer"
+    if row["error"] is not None:
+        return None
+    if not (_is_count(row["clicks"]) and _is_count(row["impressions"]) and row["clicks"] <= row["impressions"]):
+        return "clicks and impressions must be counts with clicks <= impressions"
+    bounds = [row[name] for name in ("q0.025", "median", "q0.975")]
+    if not all(is_real(value) and 0.0 <= value <= 1.0 for value in bounds) or sorted(bounds) != bounds:
+        return "median, q0.025 and q0.975 must be probabilities with q0.025 <= median <= q0.975"
+    if not (is_real(row["seconds"]) and math.isfinite(row["seconds"]) and row["seconds"] >= 0):
+        return "seconds must be a finite time >= 0"
+    return None
+
+
+def _is_count(value: Any) -> bool:
+    return is_real(value) and math.isfinite(value) and value >= 0 and float(value).is_integer()
+
+
 class _Checkpoint:
     """The finished cells of a sweep, in a file replaced atomically each time
     a cell finishes (or nowhere, without a path)."""
@@ -374,12 +437,21 @@ class _Checkpoint:
         if not resume:
             raise FileExistsError(f"checkpoint {os.fspath(path)!r} exists: pass resume=True to continue that "
                                   f"sweep, or remove it")
-        frame = pd.read_parquet(target) if target.endswith(".parquet") else pd.read_csv(target)
+        frame = _read_checkpoint(target, columns)
         if list(frame.columns) != columns:
             raise ValueError(f"checkpoint {os.fspath(path)!r} holds another sweep: its columns are "
                              f"{list(frame.columns)}, this sweep's are {columns}")
         rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
-        return cls(target, columns, [{str(name): value for name, value in row.items()} for row in rows])
+        kept = []
+        for number, record in enumerate(rows):
+            row = {str(name): value for name, value in record.items()}
+            damage = _damage(row)
+            if damage is None:
+                kept.append(row)
+            else:
+                warnings.warn(f"checkpoint {os.fspath(path)!r}: row {number} is damaged ({damage}); its cell "
+                              "runs again", UserWarning, stacklevel=3)
+        return cls(target, columns, kept)
 
     def finished(self) -> dict[CellKey, Outcome]:
         """The outcomes of the cells that finished without error."""

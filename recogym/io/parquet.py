@@ -34,6 +34,7 @@ __all__ = [
     "LOG_SCHEMA",
     "METADATA_KEY",
     "COMMIT_FILE",
+    "ChunksFailed",
     "logs_to_arrow",
     "logs_from_arrow",
     "write_logs",
@@ -203,6 +204,11 @@ def write_dataset(
     ValueError, TypeError
         For any argument outside its allowed values, naming it; with
         ``resume``, if ``directory`` holds parts of another job.
+    ChunksFailed
+        If a chunk failed on a pool or an executor twice (its worker died,
+        then died again when the chunk was retried alone): the other parts
+        are written, the dataset is not committed, and a call with
+        ``resume=True`` writes what is missing.
     FileExistsError
         If ``directory`` is not empty and ``resume`` is False.
     FileNotFoundError, NotADirectoryError
@@ -224,15 +230,37 @@ def write_dataset(
     if _committed(target, description, directory):
         return directory
     done = _finished_parts(target, description)
+    failures: list[tuple[int, int, BaseException]] = []
     parts = job.run(_write_part, target, description, options,
-                    only=[span for span in job.bounds() if span not in done])
+                    only=[span for span in job.bounds() if span not in done], failures=failures)
     with contextlib.closing(parts):
         for _ in parts:
             pass
+    if failures:
+        lost = "; ".join(f"users [{lo}, {hi}): {type(cause).__name__}: {cause}" for lo, hi, cause in failures)
+        raise ChunksFailed(f"{len(failures)} chunk(s) of dataset {os.fspath(directory)!r} failed twice and "
+                           f"were not written ({lost}); every other part is written, and the dataset is not "
+                           "committed: call write_dataset again with resume=True to write the missing parts",
+                           failures)
     _write_atomically_with(os.path.join(target, COMMIT_FILE),
                            lambda sink: pq.write_metadata(_schema(description), sink))
     _sync_directory(target)
     return directory
+
+
+class ChunksFailed(RuntimeError):
+    """Chunks of a dataset that failed on their retry too; the others are
+    written, and ``resume=True`` writes the missing ones.
+
+    Attributes
+    ----------
+    failures : list of (lo, hi, cause)
+        Each lost chunk's user range and its last failure.
+    """
+
+    def __init__(self, message: str, failures: list[tuple[int, int, BaseException]]) -> None:
+        super().__init__(message)
+        self.failures = failures
 
 
 def _check_dataset_target(directory: str | os.PathLike[str], resume: bool) -> str:

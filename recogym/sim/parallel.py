@@ -11,6 +11,9 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import dataclasses
+import os
+import threading
+import time
 import warnings
 from collections.abc import Callable, Collection, Generator, Iterator, Mapping
 from typing import Any, TypeVar
@@ -24,7 +27,8 @@ from ..params import MODEL_IDS, OPTIONAL_ARGS, Configuration, defaults_for, reso
 from ..policies import LoggingPolicy
 from .simulate import kernel_policy, log_engine, simulate_logs
 
-__all__ = ["simulate_parallel", "SimulationJob", "default_chunk_users", "TARGET_CHUNK_ROWS"]
+__all__ = ["simulate_parallel", "SimulationJob", "default_chunk_users", "TARGET_CHUNK_ROWS", "TaskFailed",
+           "Tasks", "process_pool"]
 
 #: Rows a chunk of the default size holds on average (about 42 MB): large
 #: enough that building an env and shipping the result cost little beside the
@@ -36,6 +40,122 @@ TARGET_CHUNK_ROWS = 1_000_000
 _IN_FLIGHT_PER_WORKER = 2
 
 R = TypeVar("R")
+
+# How often a pool worker checks that the process that started it is alive.
+_PARENT_POLL_SECONDS = 0.5
+
+
+def process_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
+    """A pool of ``workers`` processes that exit when this process dies,
+    even by SIGKILL, instead of lingering as orphans."""
+    return concurrent.futures.ProcessPoolExecutor(workers, initializer=_exit_with_parent, initargs=(os.getpid(),))
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Start a thread that ends this worker once ``parent`` is gone (the
+    worker is then adopted, and its parent id changes)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="recogym-exit-with-parent", daemon=True).start()
+
+
+class TaskFailed(Exception):
+    """A task that failed twice: once, then again when retried alone.
+
+    Attributes
+    ----------
+    index : int
+        The task's position in its job.
+    cause : BaseException
+        The second failure.
+    """
+
+    def __init__(self, index: int, cause: BaseException) -> None:
+        super().__init__(f"task {index} failed twice: {type(cause).__name__}: {cause}")
+        self.index = index
+        self.cause = cause
+
+
+class Tasks:
+    """Tasks on an executor, or on a process pool of our own, each retried
+    once if it fails (a worker that died, a lost connection).
+
+    A failure on our own pool breaks the whole pool and every task running
+    on it, so the pool is replaced and each task it was running is retried
+    alone: an innocent task is not blamed for its neighbour, and the one
+    that kills its worker again fails with :class:`TaskFailed`. Interrupts
+    (``KeyboardInterrupt``, ``SystemExit``) are never retried.
+    """
+
+    def __init__(self, executor: concurrent.futures.Executor | None, workers: int) -> None:
+        self._executor = executor
+        self._workers = workers
+        self._pool = process_pool(workers) if executor is None else executor
+        self._running: dict[concurrent.futures.Future[Any], tuple[int, Callable[..., Any], tuple[Any, ...]]] = {}
+        self._retries: collections.deque[tuple[int, Callable[..., Any], tuple[Any, ...]]] = collections.deque()
+        self._retried: set[int] = set()
+
+    def __len__(self) -> int:
+        """Tasks submitted and not yet returned by :meth:`next_done`."""
+        return len(self._running) + len(self._retries)
+
+    def submit(self, index: int, function: Callable[..., Any], *args: Any) -> None:
+        try:
+            future = self._pool.submit(function, *args)
+        except concurrent.futures.process.BrokenProcessPool:
+            if self._executor is not None:
+                raise
+            # It broke while we looked elsewhere: its tasks' failures are still to be read.
+            self._replace_pool()
+            future = self._pool.submit(function, *args)
+        self._running[future] = (index, function, args)
+
+    def next_done(self) -> tuple[int, Any]:
+        """The index and result of the next task to finish.
+
+        Raises
+        ------
+        TaskFailed
+            For a task that failed on its retry too.
+        """
+        while True:
+            if self._retries and not self._running:  # a retry runs alone
+                index, function, args = self._retries.popleft()
+                self.submit(index, function, *args)
+            done, _ = concurrent.futures.wait(self._running, return_when=concurrent.futures.FIRST_COMPLETED)
+            future = next(iter(done))
+            index, function, args = self._running.pop(future)
+            try:
+                return index, future.result()
+            except Exception as error:
+                if isinstance(error, concurrent.futures.process.BrokenProcessPool) and self._executor is None:
+                    self._replace_pool()
+                if index in self._retried:
+                    raise TaskFailed(index, error) from error
+                self._retried.add(index)
+                self._retries.append((index, function, args))
+
+    def _replace_pool(self) -> None:
+        """A broken pool fails everything it ran: retry those tasks on a new one."""
+        for future, (index, function, args) in list(self._running.items()):
+            future.cancel()
+            self._retries.append((index, function, args))
+            self._retried.add(index)
+        self._running.clear()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = process_pool(self._workers)
+
+    def close(self) -> None:
+        """Cancel what has not started; stop our own pool."""
+        for future in self._running:
+            future.cancel()
+        self._running.clear()
+        if self._executor is None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def default_chunk_users(config: Configuration) -> int:
@@ -144,8 +264,8 @@ class SimulationJob:
         """
         return self.run(_chunk_logs)
 
-    def run(self, task: Callable[..., R], *args: Any,
-            only: Collection[tuple[int, int]] | None = None) -> Generator[R, None, None]:
+    def run(self, task: Callable[..., R], *args: Any, only: Collection[tuple[int, int]] | None = None,
+            failures: list[tuple[int, int, BaseException]] | None = None) -> Generator[R, None, None]:
         """``task(logs, lo, hi, *args)`` on each chunk, where the chunk was
         simulated, and its results in user order.
 
@@ -163,6 +283,12 @@ class SimulationJob:
             The chunks to run (of :meth:`bounds`); the others are skipped.
             In legacy mode the skipped chunks are still simulated, here and
             in order, because they carry the shared stream on.
+        failures : list, optional
+            Where to record ``(lo, hi, cause)`` for each chunk that failed on
+            a pool or an executor twice (a worker that died, then died again
+            when the chunk was retried alone); such chunks are skipped and
+            the others finish. Without it the first such failure raises
+            :class:`TaskFailed`.
 
         Close the iterator (or exhaust it) to cancel the chunks still queued
         and stop the process pool it started.
@@ -171,7 +297,7 @@ class SimulationJob:
         wanted = bounds if only is None else [span for span in bounds if span in set(only)]
         if self.config.rng == "legacy" or (self.executor is None and self.workers == 1):
             return self._run_in_process(task, args, set(wanted))
-        return self._run_on_executor(task, args, wanted)
+        return self._run_on_executor(task, args, wanted, failures)
 
     def _run_in_process(self, task: Callable[..., R], args: tuple[Any, ...],
                         wanted: set[tuple[int, int]]) -> Generator[R, None, None]:
@@ -183,25 +309,36 @@ class SimulationJob:
                 if (lo, hi) in wanted:
                     yield task(logs, lo, hi, *args)
 
-    def _run_on_executor(self, task: Callable[..., R], args: tuple[Any, ...],
-                         wanted: list[tuple[int, int]]) -> Generator[R, None, None]:
-        own_pool = self.executor is None
-        executor = concurrent.futures.ProcessPoolExecutor(self.workers) if self.executor is None else self.executor
+    def _run_on_executor(self, task: Callable[..., R], args: tuple[Any, ...], wanted: list[tuple[int, int]],
+                         failures: list[tuple[int, int, BaseException]] | None) -> Generator[R, None, None]:
         in_flight = self.workers * _IN_FLIGHT_PER_WORKER
-        pending: collections.deque[concurrent.futures.Future[R]] = collections.deque()
+        tasks = Tasks(self.executor, self.workers)
+        finished: dict[int, R | TaskFailed] = {}
+        submitted = 0
         try:
-            for lo, hi in wanted:
-                if len(pending) == in_flight:
-                    yield pending.popleft().result()
-                pending.append(executor.submit(_run_range, task, self.model, self.config, lo, hi,
-                                               self.num_organic_users, self.policy, args))
-            while pending:
-                yield pending.popleft().result()
+            for next_index in range(len(wanted)):
+                # Results wait here until their turn, and count as in flight.
+                while submitted < len(wanted) and submitted - next_index < in_flight:
+                    lo, hi = wanted[submitted]
+                    tasks.submit(submitted, _run_range, task, self.model, self.config, lo, hi,
+                                 self.num_organic_users, self.policy, args)
+                    submitted += 1
+                while next_index not in finished:
+                    try:
+                        index, result = tasks.next_done()
+                        finished[index] = result
+                    except TaskFailed as failure:
+                        if failures is None:
+                            raise
+                        finished[failure.index] = failure
+                outcome = finished.pop(next_index)
+                if isinstance(outcome, TaskFailed):
+                    assert failures is not None
+                    failures.append((*wanted[next_index], outcome.cause))
+                else:
+                    yield outcome
         finally:
-            for future in pending:
-                future.cancel()
-            if own_pool:
-                executor.shutdown(wait=True, cancel_futures=True)
+            tasks.close()
 
 
 def simulate_parallel(

@@ -1,12 +1,14 @@
 import concurrent.futures
 import importlib
 import math
+import os
 
 import pandas as pd
 import pytest
 
 import recogym
 from recogym.agents import PopularityAgent, RandomAgent, popularity_args, random_args
+from recogym.evaluation.online import test_agent
 from recogym.sweep import RESULT_COLUMNS, sweep
 
 # The module, not the function recogym re-exports under the same name.
@@ -229,3 +231,56 @@ def test_resume_keeps_the_checkpoint_rows_of_other_cells(tmp_path):
     resumed = sweep({}, {"random": RandomAgent()}, [10], 20, [2], checkpoint=path, resume=True)
     assert resumed["seed"].tolist() == [2]
     assert sorted(pd.read_csv(path)["seed"]) == [1, 2]
+
+
+@pytest.mark.parametrize("cut", [1, 2, 5, 12])
+def test_a_csv_checkpoint_cut_short_reruns_only_the_cut_cell(tmp_path, counted_cells, in_process, cut):
+    path = tmp_path / "sweep.csv"
+    small_sweep(checkpoint=path)
+    path.write_bytes(path.read_bytes()[:-cut])  # the last record loses its end, newline first
+    counted_cells.clear()
+    with pytest.warns(UserWarning, match="cut short.*run again"):
+        resumed = small_sweep(checkpoint=path, resume=True)
+    assert len(counted_cells) == 1
+    pd.testing.assert_frame_equal(resumed[OUTCOMES], in_process[OUTCOMES])
+
+
+def test_a_damaged_checkpoint_row_is_run_again(tmp_path, counted_cells, in_process):
+    path = tmp_path / "sweep.csv"
+    small_sweep(checkpoint=path)
+    saved = pd.read_csv(path)
+    saved.loc[3, "clicks"] = saved.loc[3, "impressions"] + 1
+    saved.loc[5, "median"] = 2.0
+    saved.to_csv(path, index=False)
+    counted_cells.clear()
+    with pytest.warns(UserWarning) as warned:
+        resumed = small_sweep(checkpoint=path, resume=True)
+    messages = [str(warning.message) for warning in warned]
+    assert any("row 3 is damaged" in message and "clicks <= impressions" in message for message in messages)
+    assert any("row 5 is damaged" in message and "q0.025 <= median" in message for message in messages)
+    assert len(counted_cells) == 2
+    pd.testing.assert_frame_equal(resumed[OUTCOMES], in_process[OUTCOMES])
+
+
+def test_an_unreadable_parquet_checkpoint_is_refused_with_advice(tmp_path):
+    path = tmp_path / "sweep.parquet"
+    small_sweep(checkpoint=path)
+    path.write_bytes(path.read_bytes()[:-40])
+    with pytest.raises(ValueError, match="sweep.parquet.*unreadable.*remove it to run the sweep from the start"):
+        small_sweep(checkpoint=path, resume=True)
+
+
+def die_on_seed_two(env, agent, n_offline, n_online):
+    if env.config.random_seed == 2 and n_offline == 30:
+        os._exit(9)
+    return test_agent(env, agent, n_offline, n_online)
+
+
+def test_a_cell_whose_worker_dies_is_recorded_and_the_others_finish(monkeypatch, in_process):
+    # Pools fork after the patch, so their workers inherit it.
+    monkeypatch.setattr(sweep_module, "test_agent", die_on_seed_two)
+    results = small_sweep(workers=2)
+    dead = (results["seed"] == 2) & (results["n_offline"] == 30)
+    assert dead.sum() == 4
+    assert results.loc[dead, "error"].str.contains("(?s)failed twice.*BrokenProcessPool", regex=True).all()
+    pd.testing.assert_frame_equal(results.loc[~dead, OUTCOMES], in_process.loc[~dead, OUTCOMES])

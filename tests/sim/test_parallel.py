@@ -118,9 +118,9 @@ def test_default_chunk_aims_at_a_million_rows(make_env, args):
     assert abs(mean_events / expected_events - 1) < 0.1
 
 
-def test_users_who_never_leave_get_one_user_chunks():
-    config = resolve_env_args("reco-gym-v1", {"prob_leave_organic": 0.0, "prob_leave_bandit": 0.0})
-    assert default_chunk_users(config) == 1
+def test_users_who_never_leave_are_refused_before_any_chunk():
+    with pytest.raises(ValueError, match="prob_leave"):
+        simulate_parallel({"prob_leave_organic": 0.0, "prob_leave_bandit": 0.0}, 5, workers=2)
 
 
 @pytest.mark.parametrize("options, error, name", [
