@@ -192,7 +192,7 @@ def _integer_array(name: str, values: Any, length: int | None, what: str) -> np.
             np.issubdtype(array.dtype, np.integer) or (array.size == 0 and array.dtype == np.float64)):
         raise ValueError(f"{name} must be a 1-d integer array of {what} with {expected}, got "
                          f"{array.dtype} of shape {array.shape}")
-    return array
+    return array.astype(np.int64, copy=False)   # an empty list arrives as float64
 
 
 def check_actions(name: str, actions: Any, length: int, num_products: int) -> np.ndarray:
@@ -241,6 +241,24 @@ def check_probability_vector(name: str, values: Any, size: int) -> np.ndarray:
     if not np.all(np.isfinite(p)) or np.any(p < 0) or abs(p.sum() - 1.0) > _SUM_TOLERANCE:
         raise ValueError(f"{name} must hold finite, non-negative probabilities summing to 1")
     return np.ascontiguousarray(p)
+
+
+def check_probability_rows(name: str, rows: Any, shape: tuple[int, int]) -> np.ndarray:
+    """``rows`` as a float64 array of ``shape`` whose rows are probability
+    vectors: finite, non-negative, each summing to 1 (what a policy returns)."""
+    array = np.asarray(rows, dtype=np.float64)
+    if array.shape != shape:
+        raise ValueError(f"{name} must return probabilities of shape (users, num_products) = {shape}, "
+                         f"got shape {array.shape}")
+    finite = np.isfinite(array)
+    if not finite.all() or (array < 0).any():
+        bad = array[~finite | (array < 0)][0]
+        raise ValueError(f"{name} must return finite, non-negative probabilities, got {bad!r}")
+    sums = array.sum(axis=1)
+    off = np.abs(sums - 1.0) > 1e-6
+    if off.any():
+        raise ValueError(f"{name} must return rows that sum to 1, got a row summing to {sums[off][0]!r}")
+    return array
 
 
 def check_executor(executor: Any) -> concurrent.futures.Executor | None:

@@ -15,7 +15,6 @@ probability of product ``a`` after viewing ``v`` is
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from .params import Configuration
+from .params import Configuration, expected_events
 
 __all__ = ["Simulation", "LegacyStream", "StaticParameters", "build_static", "transition_cdf",
            "expected_events_per_user", "legacy_mt19937", "STATIC_STREAM"]
@@ -60,21 +59,11 @@ def transition_cdf(config: Configuration) -> np.ndarray:
 
 def expected_events_per_user(cdf: np.ndarray) -> tuple[float, float]:
     """Expected events of a whole user and of a first organic session, from
-    the chain's cumulative rows (``transition_cdf``); ``inf`` where users
-    never leave.
-
-    A user logs one event per step until they leave, so the first is the
-    expected number of steps of the organic/bandit/leave chain started in the
-    organic state: the first row of its fundamental matrix ``(I - Q)^-1``.
-    Clicks, which send a user back to organic, are left out.
-    """
-    probabilities = np.diff(cdf, axis=1, prepend=0.0)
-    (oo, ob), (bo, bb) = probabilities[:2, :2].tolist()
-    # (I - Q) x = 1 by Cramer's rule: a 2 x 2 system, not worth waking BLAS.
-    determinant = (1.0 - oo) * (1.0 - bb) - ob * bo
-    whole = ((1.0 - bb) + ob) / determinant if determinant > 0 else math.inf
-    session = 1.0 / (1.0 - oo) if oo < 1.0 else math.inf
-    return (whole if whole > 0 else math.inf), session
+    the chain's cumulative rows (``transition_cdf``): see
+    :func:`recogym.params.expected_events`."""
+    (_, organic_to_bandit, leave_organic), (bandit_to_organic, _, leave_bandit) = \
+        np.diff(cdf, axis=1, prepend=0.0)[:2].tolist()
+    return expected_events(organic_to_bandit, leave_organic, bandit_to_organic, leave_bandit)
 
 
 def _choice_cdf(p: np.ndarray) -> np.ndarray:
@@ -181,10 +170,23 @@ class Simulation:
 
     @classmethod
     def create(cls, model: str, config: Configuration) -> Simulation:
-        """The simulation of resolved ``config``: its fixed parameters drawn."""
+        """The simulation of resolved ``config``: its fixed parameters drawn.
+
+        Raises
+        ------
+        MemoryError
+            If the fixed parameters do not fit in memory, naming the sizes.
+        """
         legacy_normal_time = config.rng == "legacy" and config.time_generator == "normal"
         time_stream = LegacyStream(config.random_seed) if legacy_normal_time else None
-        return cls(model, config, build_static(model, config), 0, time_stream)
+        try:
+            static = build_static(model, config)
+        except MemoryError:
+            sizes = (f"num_products={config.num_products}, K={config.K}" if model == "reco-gym-v1"
+                     else f"num_products={config.num_products} (the cluster model keeps P x P tables)")
+            raise MemoryError(f"the fixed parameters of {model} with {sizes} do not fit in memory: lower "
+                              f"{'num_products or K' if model == 'reco-gym-v1' else 'num_products'}") from None
+        return cls(model, config, static, 0, time_stream)
 
     def reseeded(self, epoch: int) -> Simulation:
         """The same model with the users' draws seeded by ``random_seed + epoch``."""

@@ -32,6 +32,16 @@ __all__ = [
 #: The models: the latent-factor model and the cluster model.
 MODEL_IDS = ("reco-gym-v1", "reco-gym-v0")
 
+#: A chain whose users are expected to log more events than this (as the
+#: fundamental matrix of the organic/bandit/leave chain says) is refused: one
+#: such user's logs would not fit in memory.
+MAX_EXPECTED_EVENTS_PER_USER = 1e8
+#: Standard deviations and time parameters are at most this in magnitude,
+#: which keeps omega, the logits and the times finite over any user.
+MAX_SCALE = 1e6
+#: Products are int32 in the logs.
+MAX_PRODUCTS = 2**31 - 1
+
 #: Arguments shared by both models (0.1.3.0's ``env_args``, with a fixed seed
 #: instead of one drawn at import time, and the random-number mode).
 env_args: dict[str, Any] = {
@@ -168,6 +178,9 @@ def resolve_env_args(model: str, args: Mapping[str, Any] | None) -> Configuratio
     merged = {**defaults_for(model), **(args or {})}
     _warn_unknown(model, merged)
     _check_integer(merged, "num_products", 1)
+    if merged["num_products"] > MAX_PRODUCTS:
+        raise ValueError(f"env arg 'num_products' must be in [1, {MAX_PRODUCTS}] (products are int32 in the "
+                         f"logs), got {merged['num_products']}")
     _check_integer(merged, "num_users", 0)
     _check_integer(merged, "num_clusters", 1)
     _check_integer(merged, "random_seed", 0)
@@ -182,9 +195,10 @@ def resolve_env_args(model: str, args: Mapping[str, Any] | None) -> Configuratio
                "prob_bandit_to_organic + "
                + ("prob_leave_organic (legacy rng uses it for the bandit row, as 0.1.3.0 does)"
                   if merged["rng"] == "legacy" else "prob_leave_bandit"))
+    _check_chain(merged, leave_from_bandit)
     for name in _SIGMAS:
         if name in merged:
-            _check_real(merged, name, 0.0, math.inf)
+            _check_real(merged, name, 0.0, MAX_SCALE)
     for name in _FLAGS:
         if name in merged:
             merged[name] = check_flag(f"env arg {name!r}", merged[name])
@@ -207,9 +221,9 @@ def resolve_env_args(model: str, args: Mapping[str, Any] | None) -> Configuratio
         merged.setdefault("normal_time_mu", getattr(generator, "normal_time_mu", 0.0))
         merged.setdefault("normal_time_sigma", getattr(generator, "normal_time_sigma", 1.0))
     if "normal_time_mu" in merged:
-        _check_real(merged, "normal_time_mu", -math.inf, math.inf)
+        _check_real(merged, "normal_time_mu", -MAX_SCALE, MAX_SCALE)
     if "normal_time_sigma" in merged:
-        _check_real(merged, "normal_time_sigma", 0.0, math.inf)
+        _check_real(merged, "normal_time_sigma", 0.0, MAX_SCALE)
     agent = merged.get("agent")
     if agent is not None and not callable(getattr(agent, "act", None)):
         raise TypeError(f"env arg 'agent' must be an agent with an act() method (the logging policy), got {agent!r}")
@@ -232,6 +246,41 @@ def _check_integer(args: dict[str, Any], name: str, minimum: int) -> None:
 
 def _check_real(args: dict[str, Any], name: str, low: float, high: float) -> None:
     args[name] = check_real_in(f"env arg {name!r}", args[name], low, high)
+
+
+def expected_events(organic_to_bandit: float, leave_organic: float, bandit_to_organic: float,
+                    leave_bandit: float) -> tuple[float, float]:
+    """Expected events of a whole user and of a first organic session under
+    the organic/bandit/leave chain's transition probabilities; ``inf`` where
+    users never leave.
+
+    A user logs one event per step until they leave, so the first is the
+    expected number of steps of the chain started in the organic state: the
+    first row of its fundamental matrix ``(I - Q)^-1``, a 2 x 2 system solved
+    by Cramer's rule (its determinant written so that it is exactly 0 when
+    users never leave). Clicks, which send a user back to organic, are left out.
+    """
+    leaving_organic = organic_to_bandit + leave_organic
+    session = 1.0 / leaving_organic if leaving_organic > 0 else math.inf
+    if organic_to_bandit == 0.0:
+        return session, session           # the bandit state is never reached
+    determinant = (organic_to_bandit * leave_bandit + leave_organic * bandit_to_organic
+                   + leave_organic * leave_bandit)
+    whole = (bandit_to_organic + leave_bandit + organic_to_bandit) / determinant if determinant > 0 else math.inf
+    return whole, session
+
+
+def _check_chain(args: Mapping[str, Any], leave_from_bandit: float) -> None:
+    whole, _ = expected_events(args["prob_organic_to_bandit"], args["prob_leave_organic"],
+                               args["prob_bandit_to_organic"], leave_from_bandit)
+    if not math.isfinite(whole):
+        raise ValueError("the transition probabilities let users stay forever: from a state they reach "
+                         "(organic, or bandit if prob_organic_to_bandit > 0) they never leave; raise "
+                         "prob_leave_organic or prob_leave_bandit (or prob_bandit_to_organic)")
+    if whole > MAX_EXPECTED_EVENTS_PER_USER:
+        raise ValueError(f"the transition probabilities give users {whole:.3g} expected events each, above the "
+                         f"bound of {MAX_EXPECTED_EVENTS_PER_USER:.0e}: raise prob_leave_organic or "
+                         "prob_leave_bandit")
 
 
 def _check_row(args: Mapping[str, Any], state: str, total: float, terms: str) -> None:

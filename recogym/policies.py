@@ -6,9 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Union
 
-from ._checks import check_non_negative_real
+from ._checks import check_real_in
 
-__all__ = ["UserPopularity", "LoggingPolicy"]
+__all__ = ["UserPopularity", "LoggingPolicy", "MAX_EPSILON"]
+
+#: UserPopularity's pseudo-count is at most this, so that the sum of a
+#: user's counts plus epsilon over every product stays finite.
+MAX_EPSILON = 1e12
 
 
 @dataclass(frozen=True)
@@ -21,7 +25,7 @@ class UserPopularity:
     epsilon: float = 0.01
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "epsilon", check_non_negative_real("UserPopularity epsilon", self.epsilon))
+        object.__setattr__(self, "epsilon", check_real_in("UserPopularity epsilon", self.epsilon, 0.0, MAX_EPSILON))
 
 
 #: None (uniform), a probability vector over products, or UserPopularity.

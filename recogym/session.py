@@ -1,12 +1,13 @@
 """What an agent sees: organic sessions, and the actions of a logging policy."""
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any, NamedTuple, SupportsInt
 
 import numpy as np
 
-from ._checks import check_action
+from ._checks import check_action, is_real
 
 __all__ = ["Session", "Action", "Context", "UserBatch", "as_action"]
 
@@ -109,17 +110,35 @@ class Action(int):
         return (Action, (int(self), self.ps, self.ps_all, getattr(self, "t", None), getattr(self, "u", None)))
 
 
-def as_action(choice: Any, num_products: int) -> Action:
+def as_action(choice: Any, num_products: int, agent: Any = None) -> Action:
     """Read what an agent's ``act`` returned: an int (a plain int counts as
-    chosen with probability 1), an :class:`Action`, or 0.1.3.0's dict."""
+    chosen with probability 1), an :class:`Action`, or 0.1.3.0's dict.
+
+    The product and its propensity are checked here, where they enter, so
+    that no later estimator divides by garbage; errors name ``agent``.
+    """
+    who = f"{type(agent).__name__}.act()" if agent is not None else "the agent's act()"
     if isinstance(choice, Action):
-        check_action(int(choice), num_products)
-        return choice
-    if isinstance(choice, dict):
+        action = choice
+    elif isinstance(choice, dict):
         if "a" not in choice:
-            raise ValueError(f"an agent's act() returned a dict without key 'a': {choice!r}")
-        return Action(check_action(choice["a"], num_products), choice.get("ps", 1.0), choice.get("ps-a", ()))
-    return Action(check_action(choice, num_products))
+            raise ValueError(f"{who} returned a dict without key 'a': {choice!r}")
+        action = Action(check_action(choice["a"], num_products, f"{who}'s action"), _propensity(who, choice),
+                        choice.get("ps-a", ()))
+    else:
+        return Action(check_action(choice, num_products, f"{who}'s action"))
+    check_action(int(action), num_products, f"{who}'s action")
+    if not (math.isfinite(action.ps) and 0.0 < action.ps <= 1.0):
+        raise ValueError(f"{who} returned propensity {action.ps!r} for product {int(action)}: a propensity is "
+                         "the probability the agent chose it with, in (0, 1]")
+    return action
+
+
+def _propensity(who: str, choice: dict[str, Any]) -> float:
+    ps = choice.get("ps", 1.0)
+    if not is_real(ps):
+        raise TypeError(f"{who} returned propensity {ps!r}: a propensity is a number in (0, 1]")
+    return float(ps)
 
 
 class UserBatch(NamedTuple):

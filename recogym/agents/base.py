@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .._checks import is_integer
+from .._checks import check_probability_rows, is_integer
 from ..logs import LogBuilder, Logs
 from ..params import Configuration, as_configuration
 from ..session import Action, Session, UserBatch
@@ -148,9 +148,15 @@ class BatchAgent(Agent):
     def act_batch(self, batch: UserBatch) -> tuple[np.ndarray, np.ndarray]:
         """Products for every user of ``batch`` and their propensities."""
         self.fit_pending()
-        probabilities = self.policy(batch)
+        probabilities = self.checked_policy(batch)
         actions = self.draw(batch, probabilities)
         return actions, probabilities[np.arange(len(actions)), actions]
+
+    def checked_policy(self, batch: UserBatch) -> np.ndarray:
+        """:meth:`policy`'s probabilities, checked: they become propensities,
+        so garbage is refused here, naming the agent."""
+        return check_probability_rows(f"{type(self).__name__}.policy()", self.policy(batch),
+                                      (len(batch.user_ids), self.num_products))
 
     def act(self, observation: Session | None, reward: int | None, done: bool) -> Action:
         """Draw this user's next product from the policy, with its propensity."""
@@ -158,7 +164,7 @@ class BatchAgent(Agent):
         self.fit_pending()
         batch = UserBatch(self._user_views[None, :], np.array([self._last_view]),
                           np.array([self._user_id]), np.array([self._user_step]))
-        probabilities = self.policy(batch)
+        probabilities = self.checked_policy(batch)
         action = int(self.draw(batch, probabilities)[0])
         self._user_step += 1
         return Action(action, probabilities[0, action], probabilities[0] if self.with_ps_all else ())

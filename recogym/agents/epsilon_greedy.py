@@ -78,7 +78,7 @@ class EpsilonGreedy(BatchAgent):
     def policy(self, batch: UserBatch) -> np.ndarray:
         self.fit_pending()
         self.agent.fit_pending()
-        return self._mixture(self.agent.policy(batch))
+        return self._mixture(self.agent.checked_policy(batch))
 
     def _mixture(self, followed: np.ndarray) -> np.ndarray:
         weights = self._explore_weights(followed)
@@ -98,7 +98,7 @@ class EpsilonGreedy(BatchAgent):
         """
         self.fit_pending()
         self.agent.fit_pending()
-        followed = self.agent.policy(batch)
+        followed = self.agent.checked_policy(batch)
         rows = np.arange(len(batch.user_ids))
         greedy = self.agent.draw(batch, followed)
         weights = self._explore_weights(followed)

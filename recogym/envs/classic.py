@@ -215,7 +215,7 @@ class RecoEnv:
             raise RuntimeError("this user is done: call reset() to start the next user before step_offline()")
         if self._logging_agent is not None:
             choice = as_action(self._logging_agent.act(self._last_observation, self._last_reward, self._done),
-                               self.num_products)
+                               self.num_products, self._logging_agent)
             product, ps, ps_all = int(choice), choice.ps, choice.ps_all
         else:
             product, ps, ps_all = self._slots.uniform_action(0), self._uniform_ps, self._uniform_ps_all

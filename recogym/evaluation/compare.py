@@ -292,7 +292,7 @@ def _classic_outcomes(env: RecoEnv, agent: Any, first_user: int, num_users: int)
             reset_agent()
         observation, reward, done, _ = env.step(None)
         while not done:
-            action = as_action(agent.act(observation, reward, done), env.num_products)
+            action = as_action(agent.act(observation, reward, done), env.num_products, agent)
             observation, reward, done, _ = env.step(int(action))
             clicks[k] += reward
             impressions[k] += 1

@@ -134,7 +134,7 @@ def evaluate_online(env: RecoEnv, agent: Any, num_users: int) -> tuple[int, int]
             reset_agent()
         observation, reward, done, _ = env.step(None)
         while not done:
-            action = as_action(agent.act(observation, reward, done), num_products)
+            action = as_action(agent.act(observation, reward, done), num_products, agent)
             observation, reward, done, _ = env.step(int(action))
             assert reward is not None  # only a user's first step has none
             clicks += reward

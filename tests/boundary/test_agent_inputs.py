@@ -138,3 +138,47 @@ def test_logging_agent_must_act(agent):
         make_env("reco-gym-v1", agent=agent)
     with pytest.raises(TypeError, match="agent"):
         make_env("reco-gym-v1").generate_logs(1, agent=agent)
+
+
+# -- what agents return: propensities and policies ------------------------------
+
+
+class ChoosingAgent(FixedAgent):
+    """An agent whose act() returns ``choice`` (an Action, dict or int)."""
+
+
+@pytest.mark.parametrize("ps", [0.0, -1.0, 2.0, float("inf"), float("nan")])
+def test_a_logging_agent_with_bad_propensities_is_refused(ps):
+    env = make_env("reco-gym-v1", agent=ChoosingAgent({"a": 3, "ps": ps}))
+    with pytest.raises(ValueError, match=all_of("ChoosingAgent.act()", "propensity", "(0, 1]")):
+        env.generate_logs(5)
+
+
+@pytest.mark.parametrize("choice", [Action(3, 0.0), Action(3, float("nan")), {"a": 3, "ps": "high"}])
+def test_an_online_agent_with_bad_propensities_is_refused(choice):
+    with pytest.raises((TypeError, ValueError), match="propensity"):
+        recogym.test_agent(make_env("reco-gym-v1"), ChoosingAgent(choice), 0, 20)
+
+
+class BadPolicy(RandomAgent):
+    """A batch agent whose policy returns ``rows`` for every user."""
+
+    def __init__(self, rows):
+        super().__init__({"num_products": NUM_PRODUCTS})
+        self.rows = np.asarray(rows, dtype=np.float64)
+
+    def policy(self, batch):
+        return np.broadcast_to(self.rows, (len(batch.user_ids), NUM_PRODUCTS))
+
+
+@pytest.mark.parametrize("rows, match", [
+    (np.full(NUM_PRODUCTS, np.nan), "finite, non-negative"),
+    (np.r_[-0.5, 1.5, np.zeros(NUM_PRODUCTS - 2)], "finite, non-negative"),
+    (np.full(NUM_PRODUCTS, 0.5), "sum to 1"),
+])
+def test_a_batch_agent_whose_policy_is_not_a_distribution_is_refused(rows, match):
+    agent = BadPolicy(rows)
+    with pytest.raises(ValueError, match=all_of("BadPolicy.policy()", match)):
+        recogym.test_agent(make_env("reco-gym-v1"), agent, 0, 20)
+    with pytest.raises(ValueError, match="BadPolicy.policy()"):
+        agent.act(None, None, False)

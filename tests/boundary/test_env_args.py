@@ -9,6 +9,7 @@ import pytest
 import recogym
 from recogym import Configuration, DefaultTimeGenerator, NormalTimeGenerator
 from recogym.agents import RandomAgent
+from recogym.params import MAX_SCALE
 from support.boundary import MODELS, RNGS, NUM_PRODUCTS, PROBABILITIES, NAN, INF, all_of, make_env, assert_env_works, assert_rejected_init_keeps_env
 
 
@@ -67,7 +68,7 @@ def test_bandit_row_above_one_is_rejected_in_default_rng(model):
     {"prob_organic_to_bandit": 0.75, "prob_leave_organic": 0.25},
     {"prob_organic_to_bandit": 0.0, "prob_leave_organic": 1.0, "prob_bandit_to_organic": 0.0},
     {"prob_bandit_to_organic": 0.5, "prob_leave_bandit": 0.5},
-    {"prob_bandit_to_organic": 0.0, "prob_leave_bandit": 1.0, "prob_leave_organic": 0.0},
+    {"prob_bandit_to_organic": 0.0, "prob_leave_bandit": 1.0, "prob_leave_organic": 0.01},
 ], ids=["organic-sums-to-1", "organic-always-leaves", "bandit-sums-to-1", "bandit-always-leaves"])
 def test_rows_summing_to_exactly_one_are_accepted(model, rng, args):
     assert_env_works(make_env(model, rng=rng, **args))
@@ -163,7 +164,7 @@ BAD_SIGMAS = [
 @pytest.mark.parametrize("value, exception", BAD_SIGMAS)
 def test_bad_sigma_is_rejected(model, name, value, exception):
     env = make_env(model)
-    assert_rejected_init_keeps_env(env, {name: value}, exception, all_of(f"'{name}'", "[0.0, inf]"))
+    assert_rejected_init_keeps_env(env, {name: value}, exception, all_of(f"'{name}'", f"[0.0, {MAX_SCALE}]"))
 
 
 @pytest.mark.parametrize("model, name", SIGMAS)
@@ -177,7 +178,7 @@ def test_zero_sigma_is_accepted(model, name):
 def test_bad_normal_time_sigma_is_rejected(model, rng, value, exception):
     env = make_env(model)
     args = {"rng": rng, "time_generator": "normal", "normal_time_sigma": value}
-    assert_rejected_init_keeps_env(env, args, exception, all_of("'normal_time_sigma'", "[0.0, inf]"))
+    assert_rejected_init_keeps_env(env, args, exception, all_of("'normal_time_sigma'", f"[0.0, {MAX_SCALE}]"))
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -441,3 +442,52 @@ def test_agents_take_numpy_integers_and_flags_take_numpy_bools():
         make_env("reco-gym-v1", normalize_beta=5)
     with pytest.raises(ValueError, match="rng"):
         make_env("reco-gym-v1", rng=np.array([1, 2]))
+
+
+# -- chains that never end, and scales that overflow ------------------------------
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("rng, args", [
+    ("default", {"prob_leave_organic": 0.0, "prob_leave_bandit": 0.0}),
+    ("legacy", {"prob_leave_organic": 0.0}),               # legacy leaves the bandit row with it too
+    ("default", {"prob_leave_bandit": 0.0, "prob_bandit_to_organic": 0.0}),
+    ("default", {"prob_organic_to_bandit": 0.0, "prob_leave_organic": 0.0}),
+    ("default", {"prob_leave_organic": 5e-324, "prob_leave_bandit": 5e-324}),
+], ids=["no-leave", "legacy-no-leave", "bandit-absorbs", "organic-absorbs", "denormal-leave"])
+def test_chains_whose_users_never_leave_are_refused(model, rng, args):
+    env = make_env(model)
+    assert_rejected_init_keeps_env(env, {"rng": rng, **args}, ValueError, "never leave")
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_chains_with_too_many_expected_events_are_refused(model):
+    with pytest.raises(ValueError, match=all_of("expected events", "1e+08")):
+        make_env(model, prob_leave_organic=1e-12, prob_leave_bandit=1e-12)
+
+
+def test_a_chain_without_bandit_state_is_accepted():
+    env = make_env("reco-gym-v1", prob_organic_to_bandit=0.0, prob_leave_organic=0.1, prob_leave_bandit=0.0,
+                   prob_bandit_to_organic=0.0)
+    logs = env.simulate(50)
+    assert not logs.impressions.any() and len(logs) > 50
+
+
+@pytest.mark.parametrize("name", ["sigma_omega", "sigma_omega_initial", "sigma_mu_organic", "phi_var",
+                                  "normal_time_sigma", "normal_time_mu"])
+def test_huge_scales_are_refused_naming_their_bound(name):
+    with pytest.raises(ValueError, match=all_of(f"'{name}'", "1000000.0")):
+        make_env("reco-gym-v1", time_generator="normal", **{name: 1e308})
+
+
+def test_the_largest_scales_keep_the_model_finite():
+    env = make_env("reco-gym-v1", sigma_omega=1e6, sigma_omega_initial=1e6, sigma_mu_organic=1e6,
+                   time_generator="normal", normal_time_mu=1e6, normal_time_sigma=1e6)
+    logs = env.simulate(20)
+    assert np.isfinite(logs.t).all()
+    assert np.isfinite(logs.click_probability[logs.impressions]).all()
+
+
+def test_num_products_beyond_int32_is_refused():
+    with pytest.raises(ValueError, match=all_of("'num_products'", "int32")):
+        make_env("reco-gym-v1", num_products=2**63)
