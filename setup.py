@@ -23,13 +23,19 @@ directives = {
 }
 
 numpy_root = os.path.dirname(np.__file__)
+link_args = []
 if sys.platform == "win32":
     compile_args = ["/fp:precise"]
 else:
     # No fused multiply-add contraction: results must not depend on the CPU.
-    compile_args = ["-O3", "-ffp-contract=off"]
+    # A release build carries no debug info: -g0 overrides the -g of Python's
+    # CFLAGS, and the linker's -S drops what the static numpy libraries bring
+    # (the .so goes from 1.77 MB to about 0.35 MB).
+    compile_args = ["-O3", "-ffp-contract=off", "-g0"]
+    link_args = ["-Wl,-S"]
 if DEBUG and sys.platform != "win32":
     compile_args = ["-O1", "-g", "-ffp-contract=off"]
+    link_args = []
 
 core = Extension(
     "recogym._core",
@@ -46,6 +52,7 @@ core = Extension(
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
                    ("RECOGYM_DEBUG_BUILD", "1" if DEBUG else "0")],
     extra_compile_args=compile_args,
+    extra_link_args=link_args,
 )
 
 # force: the directives change with RECOGYM_CYTHON_DEBUG, which cythonize's
