@@ -5,6 +5,7 @@ import re
 import numpy as np
 import pytest
 
+import recogym
 from recogym.session import Action
 from support.boundary import MODELS, RNGS, NUM_PRODUCTS, MAX_USER_ID, all_of, make_env, started_env, snapshot
 
@@ -136,3 +137,27 @@ def test_simulate_accepts_a_fixed_policy():
     impressions = logs.z == 1
     assert set(logs.a[impressions]) == {2, 5}
     np.testing.assert_array_equal(logs.ps[impressions], policy[logs.a[impressions]])
+
+
+# -- regressions of the fuzzing review ------------------------------------------------
+
+
+def test_a_list_env_id_is_refused_naming_the_ids():
+    with pytest.raises(ValueError, match=all_of("env id", "reco-gym-v1", "reco-gym-v0")):
+        recogym.make(["reco-gym-v1"])
+
+
+def test_a_policy_of_strings_is_refused_by_name():
+    with pytest.raises(TypeError, match="policy must be a probability vector"):
+        make_env("reco-gym-v1").simulate(1, policy=["a"] * NUM_PRODUCTS)
+
+
+@pytest.mark.parametrize("epsilon", [1e308, float("inf"), -1.0])
+def test_user_popularity_refuses_epsilons_that_overflow(epsilon):
+    with pytest.raises(ValueError, match=all_of("UserPopularity epsilon", "1000000000000.0")):
+        recogym.UserPopularity(epsilon)
+
+
+def test_user_popularity_takes_numpy_numbers():
+    logs = make_env("reco-gym-v1").simulate(5, policy=recogym.UserPopularity(np.int64(1)))
+    assert ((logs.ps[logs.impressions] > 0) & (logs.ps[logs.impressions] <= 1)).all()
