@@ -26,7 +26,9 @@ from typing import Any, Union
 
 import pandas as pd
 
-from .._checks import check_choice, check_count, check_executor, check_positive_int, is_real, seed_limit
+from tqdm.auto import tqdm
+
+from .._checks import check_choice, check_count, check_executor, check_flag, check_positive_int, is_real, seed_limit
 from ..envs.classic import ENV_IDS, make
 from ..params import OPTIONAL_ARGS, Configuration, defaults_for, resolve_env_args
 from ..sim.parallel import TaskFailed, Tasks
@@ -73,6 +75,7 @@ def sweep(
     workers: int = 1,
     checkpoint: str | os.PathLike[str] | None = None,
     resume: bool = False,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """Run ``test_agent`` on every env config x agent x training size x seed.
 
@@ -115,6 +118,10 @@ def sweep(
         Continue the sweep in ``checkpoint``: its cells that finished without
         error are not run again (failed ones are, in case the failure was
         transient); its rows outside this grid are kept in the file.
+    progress : bool
+        Show one tqdm bar for the sweep, in cells, with the cells done,
+        failed and remaining, advanced as each cell finishes wherever it
+        runs (on a terminal only).
 
     Returns
     -------
@@ -174,6 +181,7 @@ def sweep(
     seeds = _check_counts("seeds", seeds)
     workers = check_positive_int("workers", workers)
     check_executor(executor)
+    progress = check_flag("progress", progress)
     for config in configs:
         limit = seed_limit(config.rng)
         if max(seeds) >= limit:
@@ -187,9 +195,16 @@ def sweep(
     store = _Checkpoint.open(checkpoint, resume, columns)
     outcomes = store.finished()
     todo = [cell for cell in cells if cell.key not in outcomes]
-    for cell, outcome in _run(todo, model, agents, online_users, executor, workers):
-        outcomes[cell.key] = outcome
-        store.save({**cell.row, **outcome})
+    done = failed = 0
+    with tqdm(total=len(cells), initial=len(cells) - len(todo), desc="Cells", unit="cells",
+              disable=None if progress else True) as bar:
+        for cell, outcome in _run(todo, model, agents, online_users, executor, workers):
+            outcomes[cell.key] = outcome
+            store.save({**cell.row, **outcome})
+            done, failed = done + (outcome["error"] is None), failed + (outcome["error"] is not None)
+            bar.set_postfix(done=len(cells) - len(todo) + done, failed=failed,
+                            remaining=len(todo) - done - failed, refresh=False)
+            bar.update(1)
     results = pd.DataFrame([{**cell.row, **outcomes[cell.key]} for cell in cells], columns=columns)
     return _with_dtypes(results)
 

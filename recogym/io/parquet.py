@@ -94,6 +94,7 @@ def write_logs(
     executor: concurrent.futures.Executor | None = None,
     row_group_rows: int = DEFAULT_ROW_GROUP_ROWS,
     compression: str = "zstd",
+    progress: bool = False,
 ) -> str | os.PathLike[str]:
     """Simulate logs as :func:`~recogym.sim.parallel.simulate_parallel` does and
     stream them, chunk by chunk, to the Parquet file ``path``.
@@ -108,7 +109,7 @@ def write_logs(
     ----------
     path : str or os.PathLike
         The file to create or replace; its directory must exist.
-    env_args, num_users, model, num_organic_users, policy, workers, chunk_users, executor
+    env_args, num_users, model, num_organic_users, policy, workers, chunk_users, executor, progress
         As for :func:`~recogym.sim.parallel.simulate_parallel`.
     row_group_rows : int
         Rows per row group at most; a chunk is cut into row groups of this
@@ -139,7 +140,8 @@ def write_logs(
     'logs.parquet'
     """
     job = SimulationJob.plan(env_args, num_users, model=model, num_organic_users=num_organic_users,
-                             policy=policy, workers=workers, chunk_users=chunk_users, executor=executor)
+                             policy=policy, workers=workers, chunk_users=chunk_users, executor=executor,
+                             progress=progress)
     options = _WriteOptions(check_positive_int("row_group_rows", row_group_rows), _check_codec(compression))
     schema = _schema(_metadata(job))
     target = _check_target(path)
@@ -162,6 +164,7 @@ def write_dataset(
     executor: concurrent.futures.Executor | None = None,
     row_group_rows: int = DEFAULT_ROW_GROUP_ROWS,
     compression: str = "zstd",
+    progress: bool = False,
     resume: bool = False,
 ) -> str | os.PathLike[str]:
     """Simulate logs as :func:`write_logs` does, into a partitioned Parquet
@@ -182,7 +185,7 @@ def write_dataset(
     directory : str or os.PathLike
         The dataset's directory: created if missing (its parent must exist);
         if it exists it must be empty, unless ``resume``.
-    env_args, num_users, model, num_organic_users, policy, workers, chunk_users, executor
+    env_args, num_users, model, num_organic_users, policy, workers, chunk_users, executor, progress
         As for :func:`~recogym.sim.parallel.simulate_parallel`. An executor's
         workers must see ``directory`` at the same path (a shared file
         system), since they write the parts.
@@ -222,7 +225,8 @@ def write_dataset(
     >>> logs, metadata = read_logs('logs')  # doctest: +SKIP
     """
     job = SimulationJob.plan(env_args, num_users, model=model, num_organic_users=num_organic_users,
-                             policy=policy, workers=workers, chunk_users=chunk_users, executor=executor)
+                             policy=policy, workers=workers, chunk_users=chunk_users, executor=executor,
+                             progress=progress)
     options = _WriteOptions(check_positive_int("row_group_rows", row_group_rows), _check_codec(compression))
     resume = check_flag("resume", resume)
     description = {**_metadata(job), "chunk_users": job.chunk_users}

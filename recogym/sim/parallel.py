@@ -20,7 +20,9 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from .._checks import check_choice, check_count, check_executor, check_positive_int, check_user_range
+from tqdm.auto import tqdm
+
+from .._checks import check_choice, check_count, check_executor, check_flag, check_positive_int, check_user_range
 from ..logs import Logs
 from ..model import Simulation, expected_events_per_user, transition_cdf
 from ..params import MODEL_IDS, OPTIONAL_ARGS, Configuration, defaults_for, resolve_env_args
@@ -211,6 +213,7 @@ class SimulationJob:
     workers: int
     chunk_users: int
     executor: concurrent.futures.Executor | None
+    progress: bool = False
 
     @classmethod
     def plan(
@@ -224,6 +227,7 @@ class SimulationJob:
         workers: int = 1,
         chunk_users: int | None = None,
         executor: concurrent.futures.Executor | None = None,
+        progress: bool = False,
     ) -> SimulationJob:
         """Check every argument (see :func:`simulate_parallel`) before any
         process starts.
@@ -243,11 +247,12 @@ class SimulationJob:
         chunk_users = (default_chunk_users(config) if chunk_users is None
                        else check_positive_int("chunk_users", chunk_users))
         check_executor(executor)
+        progress = check_flag("progress", progress)
         if config.rng == "legacy" and (workers > 1 or executor is not None):
             warnings.warn("rng='legacy' runs sequentially in this process: 0.1.3.0's random stream is "
                           "shared by all users, so they cannot be split across workers; workers and "
                           "executor are ignored", UserWarning, stacklevel=3)
-        return cls(model, config, num_users, num_organic_users, policy, workers, chunk_users, executor)
+        return cls(model, config, num_users, num_organic_users, policy, workers, chunk_users, executor, progress)
 
     def bounds(self) -> Iterator[tuple[int, int]]:
         """The ``[lo, hi)`` user-id ranges of the chunks, in order."""
@@ -299,15 +304,26 @@ class SimulationJob:
             return self._run_in_process(task, args, set(wanted))
         return self._run_on_executor(task, args, wanted, failures)
 
+    def _bar(self, wanted: Collection[tuple[int, int]]) -> Any:
+        """The job's one bar, in users, starting from those already done;
+        hidden unless ``progress`` (and off a terminal, as tqdm decides)."""
+        total = self.num_organic_users + self.num_users
+        todo = sum(hi - lo for lo, hi in wanted)
+        return tqdm(total=total, initial=total - todo, desc="Users", unit="users", unit_scale=True,
+                    disable=None if self.progress else True, smoothing=0.1)
+
     def _run_in_process(self, task: Callable[..., R], args: tuple[Any, ...],
                         wanted: set[tuple[int, int]]) -> Generator[R, None, None]:
         # One engine for every chunk: in legacy mode its stream carries from chunk to chunk.
         engine = log_engine(Simulation.create(self.model, self.config))
-        for lo, hi in self.bounds():
-            if (lo, hi) in wanted or self.config.rng == "legacy":
-                logs = _simulate(engine, lo, hi, self.num_organic_users, self.policy)
-                if (lo, hi) in wanted:
-                    yield task(logs, lo, hi, *args)
+        with self._bar(wanted) as bar:
+            for lo, hi in self.bounds():
+                if (lo, hi) in wanted or self.config.rng == "legacy":
+                    logs = _simulate(engine, lo, hi, self.num_organic_users, self.policy)
+                    if (lo, hi) in wanted:
+                        result = task(logs, lo, hi, *args)
+                        bar.update(hi - lo)
+                        yield result
 
     def _run_on_executor(self, task: Callable[..., R], args: tuple[Any, ...], wanted: list[tuple[int, int]],
                          failures: list[tuple[int, int, BaseException]] | None) -> Generator[R, None, None]:
@@ -315,6 +331,7 @@ class SimulationJob:
         tasks = Tasks(self.executor, self.workers)
         finished: dict[int, R | TaskFailed] = {}
         submitted = 0
+        bar = self._bar(wanted)
         try:
             for next_index in range(len(wanted)):
                 # Results wait here until their turn, and count as in flight.
@@ -327,6 +344,7 @@ class SimulationJob:
                     try:
                         index, result = tasks.next_done()
                         finished[index] = result
+                        bar.update(wanted[index][1] - wanted[index][0])
                     except TaskFailed as failure:
                         if failures is None:
                             raise
@@ -338,6 +356,7 @@ class SimulationJob:
                 else:
                     yield outcome
         finally:
+            bar.close()
             tasks.close()
 
 
@@ -351,6 +370,7 @@ def simulate_parallel(
     workers: int = 1,
     chunk_users: int | None = None,
     executor: concurrent.futures.Executor | None = None,
+    progress: bool = False,
 ) -> Logs:
     """The logs of ``env.simulate(num_users, num_organic_users, policy=policy)``
     on a fresh env, simulated in chunks of users on ``workers`` processes.
@@ -386,6 +406,9 @@ def simulate_parallel(
         Where to run the chunks instead of a new ``ProcessPoolExecutor``,
         such as ``distributed.Client(address).get_executor()``. Its workers
         must be able to import recogym.
+    progress : bool
+        Show one tqdm bar for the whole job, in users, advanced as each
+        chunk finishes wherever it runs (on a terminal only).
 
     Returns
     -------
@@ -415,7 +438,8 @@ def simulate_parallel(
     >>> logs = simulate_parallel({'random_seed': 42}, 20_000, workers=2)  # doctest: +SKIP
     """
     job = SimulationJob.plan(env_args, num_users, model=model, num_organic_users=num_organic_users,
-                             policy=policy, workers=workers, chunk_users=chunk_users, executor=executor)
+                             policy=policy, workers=workers, chunk_users=chunk_users, executor=executor,
+                             progress=progress)
     parts: dict[str, list[np.ndarray]] = {field.name: [] for field in dataclasses.fields(Logs)}
     for chunk in job.chunks():
         for name, column in parts.items():

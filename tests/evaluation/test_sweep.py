@@ -284,3 +284,31 @@ def test_a_cell_whose_worker_dies_is_recorded_and_the_others_finish(monkeypatch,
     assert dead.sum() == 4
     assert results.loc[dead, "error"].str.contains("(?s)failed twice.*BrokenProcessPool", regex=True).all()
     pd.testing.assert_frame_equal(results.loc[~dead, OUTCOMES], in_process.loc[~dead, OUTCOMES])
+
+
+def test_the_sweep_bar_counts_cells_done_failed_and_remaining(monkeypatch, tmp_path):
+    made = []
+
+    class Bar:
+        def __init__(self, total, initial, disable, **options):
+            self.total, self.position, self.disable, self.postfixes = total, initial, disable, []
+            made.append(self)
+
+        def update(self, n):
+            self.position += n
+
+        def set_postfix(self, refresh=True, **values):
+            self.postfixes.append(values)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            pass
+
+    monkeypatch.setattr(sweep_module, "tqdm", Bar)
+    sweep({}, {"flaky": FailingAgent(), "random": RandomAgent()}, [10], 30, [1, 2], progress=True, workers=2)
+    [bar] = made
+    assert (bar.total, bar.position, bar.disable) == (4, 4, None)
+    assert bar.postfixes[-1] == {"done": 2, "failed": 2, "remaining": 0}
+    assert [sum(postfix.values()) for postfix in bar.postfixes] == [4] * 4

@@ -250,3 +250,29 @@ def test_an_unreadable_file_is_named(tmp_path):
     path.write_bytes(path.read_bytes()[:-100])
     with pytest.raises(ValueError, match="logs.parquet.*not a readable Parquet file"):
         read_logs(path)
+
+
+def test_a_resumed_job_bar_starts_from_the_finished_users(monkeypatch, tmp_path):
+    import recogym.sim.parallel as parallel
+
+    made = []
+
+    class Bar:
+        def __init__(self, total, initial, **options):
+            self.total, self.initial, self.position = total, initial, initial
+            made.append(self)
+
+        def update(self, n):
+            self.position += n
+
+        def close(self):
+            pass
+
+    directory = write(tmp_path / "logs")
+    (directory / COMMIT_FILE).unlink()
+    (directory / "part-000003.parquet").unlink()
+    monkeypatch.setattr(parallel, "tqdm", Bar)
+    write(directory, resume=True, workers=2, progress=True)
+    [bar] = made
+    assert (bar.total, bar.initial, bar.position) == (USERS + ORGANIC_USERS, USERS + ORGANIC_USERS - CHUNK,
+                                                      USERS + ORGANIC_USERS)

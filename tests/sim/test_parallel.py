@@ -153,3 +153,48 @@ def test_unknown_env_args_warn_once_and_are_not_shipped():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert isinstance(simulate_parallel(job.config, 3, workers=2), Logs)
+
+
+class RecordingBar:
+    """Stands in for tqdm: records the bars made and how far they went."""
+
+    made = []
+
+    def __init__(self, total, initial=0, disable=None, **options):
+        self.total, self.position, self.disable, self.updates = total, initial, disable, []
+        RecordingBar.made.append(self)
+
+    def update(self, n):
+        self.updates.append(n)
+        self.position += n
+
+    def set_postfix(self, refresh=True, **values):
+        self.postfix = values
+
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+@pytest.fixture
+def bars(monkeypatch):
+    import recogym.sim.parallel as parallel
+
+    RecordingBar.made = []
+    monkeypatch.setattr(parallel, "tqdm", RecordingBar)
+    return RecordingBar.made
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_one_bar_per_job_fed_as_chunks_finish(bars, workers):
+    in_parallel(workers=workers, chunk_users=7, progress=True)
+    [bar] = bars
+    assert bar.total == bar.position == USERS + ORGANIC_USERS and bar.disable is None
+    assert sorted(bar.updates) == sorted([7] * 6 + [4])
+    in_parallel(workers=workers, chunk_users=7)
+    assert bars[1].disable is True
