@@ -1,32 +1,43 @@
 """Logs as Open Bandit Pipeline (OBP) bandit feedback, for off-policy evaluation.
 
 OBP is not a dependency: the result is a plain dict of numpy arrays in the
-format of OBP's ``OpenBanditDataset.obtain_batch_bandit_feedback()``.
+format of OBP's ``OpenBanditDataset.obtain_batch_bandit_feedback()``, and
+:func:`action_dist` gives a recogym agent's policy in the form OBP's
+estimators take. obp 0.5.7 declares Python < 3.11 but runs on later ones:
+``pip install --no-deps --ignore-requires-python obp==0.5.7 seaborn``.
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from .._checks import is_integer
-from ..logs import Logs
+from ..logs import LOG_COLUMNS, EventKind, Logs
+from ..session import UserBatch
 from ..sim import replay
 
 if TYPE_CHECKING:
     from ..envs.classic import RecoEnv
 
-__all__ = ["to_obp", "expected_rewards"]
+__all__ = ["to_obp", "action_dist", "expected_rewards"]
+
+# Impressions per call of an agent's policy in action_dist: bounds the memory.
+_ROUNDS_PER_CALL = 4096
 
 
-def to_obp(logs: Logs, num_products: int | None = None, env: RecoEnv | None = None) -> dict[str, Any]:
+def to_obp(logs: Logs | pd.DataFrame, num_products: int | None = None,
+           env: RecoEnv | None = None) -> dict[str, Any]:
     """OBP's ``bandit_feedback`` of ``logs``: one round per impression.
 
     Parameters
     ----------
-    logs : Logs
-        Columnar logs, as :meth:`~recogym.RecoEnv.simulate` makes them. Each
-        user's rows must be in time order; users may be interleaved.
+    logs : Logs or pandas.DataFrame
+        Columnar logs, as :meth:`~recogym.RecoEnv.simulate` makes them, or a
+        :meth:`~recogym.RecoEnv.generate_logs` DataFrame (which keeps no true
+        click probability: ``click_probability`` is then NaN). Each user's
+        rows must be in time order; users may be interleaved.
     num_products : int, optional
         The number of actions. The default is ``env.num_products`` or else one
         more than the largest product in the logs, which is too small when the
@@ -62,10 +73,14 @@ def to_obp(logs: Logs, num_products: int | None = None, env: RecoEnv | None = No
 
     Examples
     --------
-    >>> bandit_feedback = to_obp(env.simulate(1000), env.num_products)  # doctest: +SKIP
-    >>> from obp.ope import OffPolicyEvaluation, InverseProbabilityWeighting  # doctest: +SKIP
-    >>> OffPolicyEvaluation(bandit_feedback, [InverseProbabilityWeighting()])  # doctest: +SKIP
+    >>> import recogym
+    >>> env = recogym.make('reco-gym-v1')
+    >>> env.init_gym({'num_products': 5, 'random_seed': 1})
+    >>> feedback = to_obp(env.simulate(50), env=env)
+    >>> feedback['context'].shape == (feedback['n_rounds'], 5) == feedback['expected_reward'].shape
+    True
     """
+    logs = _as_logs(logs)
     organic = logs.organic
     impression = ~organic
     views, actions = logs.v[organic], logs.a[impression]
@@ -99,6 +114,108 @@ def to_obp(logs: Logs, num_products: int | None = None, env: RecoEnv | None = No
             raise ValueError(f"num_products={num_products} differs from the env's {env.num_products}")
         feedback["expected_reward"] = expected_rewards(env, logs)
     return feedback
+
+
+def action_dist(agent: Any, logs: Logs | pd.DataFrame) -> np.ndarray:
+    """The ``action_dist`` of OBP's estimators for ``agent`` on ``logs``:
+    its probability of each product at each impression, what OBP's
+    ``OffPolicyEvaluation.estimate_policy_values(action_dist=...)`` takes.
+
+    At each impression the agent sees what a batch agent would have seen
+    then (a :class:`~recogym.UserBatch` of the user's organic views so far,
+    last view, user id and impressions already shown), as in
+    :func:`recogym.evaluate_policy`, so OBP's estimates on
+    :func:`to_obp`'s feedback equal recogym's.
+
+    Parameters
+    ----------
+    agent : BatchAgent, or any object with ``num_products`` and ``policy(batch)``
+        The target policy, trained beforehand.
+    logs : Logs or pandas.DataFrame
+        The logs given to :func:`to_obp`.
+
+    Returns
+    -------
+    (n_rounds, num_products, 1) float64 array
+        Rounds in the order of :func:`to_obp`'s; one position.
+
+    Raises
+    ------
+    TypeError
+        If ``agent`` has no ``policy`` and ``num_products``.
+    ValueError
+        If ``policy`` does not return one probability vector per user, or the
+        logs hold products outside ``[0, agent.num_products)``.
+
+    Examples
+    --------
+    >>> import recogym
+    >>> from recogym.agents import PopularityAgent
+    >>> env = recogym.make('reco-gym-v1')
+    >>> env.init_gym({'num_products': 5, 'random_seed': 1})
+    >>> logs = env.simulate(50)
+    >>> agent = PopularityAgent({'num_products': 5})
+    >>> agent.train_logs(env.simulate(50, first_user=50))
+    >>> dist = action_dist(agent, logs)
+    >>> dist.shape == (to_obp(logs, 5)['n_rounds'], 5, 1) and bool(np.allclose(dist.sum(axis=1), 1))
+    True
+    """
+    from ..agents.features import impression_features  # imports scipy.sparse: only when asked
+
+    num_products: Any = getattr(agent, "num_products", None)
+    if not callable(getattr(agent, "policy", None)) or not is_integer(num_products):
+        raise TypeError(f"agent must have num_products and policy(batch), as a recogym BatchAgent has, "
+                        f"got {type(agent).__name__}")
+    num_products = int(num_products)
+    logs = _as_logs(logs)
+    features = impression_features(logs, num_products, dense=True)
+    users = features.users
+    new_user = np.r_[True, users[1:] != users[:-1]]
+    steps = np.arange(len(users)) - np.flatnonzero(new_user)[np.cumsum(new_user) - 1]
+    # features holds the impressions user by user (a stable sort by user): back to the logs' order.
+    order = np.argsort(logs.u, kind="stable")
+    impression = ~logs.organic
+    rounds = (np.cumsum(impression) - 1)[order[impression[order]]]
+    dist = np.empty((len(users), num_products, 1))
+    for start in range(0, len(users), _ROUNDS_PER_CALL):
+        rows = slice(start, start + _ROUNDS_PER_CALL)
+        batch = UserBatch(np.asarray(features.views[rows]), features.last_view[rows], users[rows],
+                          steps[rows].astype(np.int64))
+        probabilities = np.asarray(agent.policy(batch), dtype=np.float64)
+        shape = (len(batch.user_ids), num_products)
+        if probabilities.shape != shape or not np.all(np.isfinite(probabilities)) or (probabilities < 0).any() \
+                or not np.allclose(probabilities.sum(axis=1), 1.0):
+            raise ValueError(f"agent.policy(batch) must return finite, non-negative probabilities of shape "
+                             f"{shape} (users, num_products), each row summing to 1")
+        dist[rounds[rows], :, 0] = probabilities
+    return dist
+
+
+def _as_logs(logs: Logs | pd.DataFrame) -> Logs:
+    """``logs`` as :class:`~recogym.Logs`: a ``generate_logs`` DataFrame
+    (0.1.3.0's columns, nullable where an event has no value) converted."""
+    if isinstance(logs, Logs):
+        return logs
+    if not isinstance(logs, pd.DataFrame):
+        raise TypeError(f"logs must be recogym.Logs or a generate_logs DataFrame, got {type(logs).__name__}")
+    missing = [column for column in LOG_COLUMNS if column not in logs.columns]
+    if missing:
+        raise ValueError(f"logs lack the columns {missing} of generate_logs")
+    kinds = logs["z"].astype(str).to_numpy()
+    labels = {kind.label: int(kind) for kind in EventKind}
+    unknown = sorted(set(kinds) - set(labels))
+    if unknown:
+        raise ValueError(f"logs.z must be one of {sorted(labels)} on every row, got {unknown}")
+    return Logs(
+        t=logs["t"].to_numpy(dtype=np.float64, na_value=np.nan),
+        u=logs["u"].to_numpy(dtype=np.int64),
+        z=np.array([labels[kind] for kind in kinds], dtype=np.int8),
+        v=logs["v"].to_numpy(dtype=np.int32, na_value=-1),
+        a=logs["a"].to_numpy(dtype=np.int32, na_value=-1),
+        c=logs["c"].to_numpy(dtype=np.int8, na_value=-1),
+        ps=logs["ps"].to_numpy(dtype=np.float64, na_value=np.nan),
+        click_probability=np.full(len(logs), np.nan),  # a DataFrame does not keep it
+    )
 
 
 def views_before_impressions(users: np.ndarray, organic: np.ndarray, views: np.ndarray,
