@@ -36,6 +36,7 @@ __all__ = [
     "COMMIT_FILE",
     "ChunksFailed",
     "logs_to_arrow",
+    "log_metadata",
     "logs_from_arrow",
     "write_logs",
     "write_dataset",
@@ -143,7 +144,7 @@ def write_logs(
                              policy=policy, workers=workers, chunk_users=chunk_users, executor=executor,
                              progress=progress)
     options = _WriteOptions(check_positive_int("row_group_rows", row_group_rows), _check_codec(compression))
-    schema = _schema(_metadata(job))
+    schema = _schema(log_metadata(job))
     target = _check_target(path)
     with contextlib.closing(job.chunks()) as chunks:
         _write_atomically(target, schema, (logs_to_arrow(chunk) for chunk in chunks), options)
@@ -229,7 +230,7 @@ def write_dataset(
                              progress=progress)
     options = _WriteOptions(check_positive_int("row_group_rows", row_group_rows), _check_codec(compression))
     resume = check_flag("resume", resume)
-    description = {**_metadata(job), "chunk_users": job.chunk_users}
+    description = {**log_metadata(job), "chunk_users": job.chunk_users}
     target = _check_dataset_target(directory, resume)
     if _committed(target, description, directory):
         return directory
@@ -433,9 +434,9 @@ def _sync_directory(directory: str) -> None:
         os.close(descriptor)
 
 
-def _metadata(job: SimulationJob) -> dict[str, Any]:
+def log_metadata(job: SimulationJob) -> dict[str, Any]:
     """What :func:`simulation_kwargs` needs to rerun ``job``, and the version
-    that ran it."""
+    that ran it: the JSON that log files hold under :data:`METADATA_KEY`."""
     return {
         "format": _FORMAT,
         "recogym_version": __version__,
@@ -554,7 +555,7 @@ def _commit_of(directory: str) -> str:
     if not os.path.exists(commit):
         raise ValueError(f"dataset {directory!r} is not committed (no {COMMIT_FILE}): the run that wrote "
                          "it did not finish; finish it with write_dataset(..., resume=True) and the "
-                         "same arguments")
+                         "same arguments (dask writes it last with to_parquet(..., write_metadata_file=True))")
     return commit
 
 
@@ -634,7 +635,14 @@ def _check_domains(source: str, table: pa.Table, logs: Logs, description: Mappin
 
 
 def _metadata_of(schema: pa.Schema, path: str | os.PathLike[str]) -> dict[str, Any]:
+    """recogym's JSON in a file's schema: under :data:`METADATA_KEY`, or in
+    the pandas metadata's attributes, where ``DataFrame.attrs`` land when
+    dask or pandas write the frames of :func:`recogym.dask.simulate`."""
     metadata = schema.metadata or {}
+    attributes = json.loads(metadata.get(b"pandas", b"{}")).get("attributes") or {}
+    if METADATA_KEY not in metadata and METADATA_KEY.decode() in attributes:
+        found: dict[str, Any] = dict(attributes[METADATA_KEY.decode()])
+        return found
     if METADATA_KEY not in metadata:
         raise ValueError(f"{os.fspath(path)!r} has no {METADATA_KEY!r} metadata: it was not written by "
                          "recogym.parquet.write_logs; read its logs with "
