@@ -147,3 +147,46 @@ def test_write_dataset_on_a_local_cluster(throughput, tmp_path, cluster_executor
                            write_fresh_dataset(tmp_path, workers=workers, executor=executor), rows_in_dataset,
                            rounds=2, reference=workers == 1)
     assert rows_in_dataset(directory) > 50 * USERS
+
+
+# Writes a dataset on a pool of N processes in a fresh interpreter and reports
+# the peak resident memory of its largest worker (RUSAGE_CHILDREN covers the
+# workers, which the pool's shutdown has waited for) and of the parent.
+SCALE_SCRIPT = textwrap.dedent("""
+    import concurrent.futures, json, resource, sys, time
+    from recogym.parquet import write_dataset
+
+    directory, users, workers = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    start = time.perf_counter()
+    with concurrent.futures.ProcessPoolExecutor(workers) as pool:
+        write_dataset(directory, {"random_seed": 42}, users, workers=workers, executor=pool)
+    seconds = time.perf_counter() - start
+    kib = 1 if sys.platform == "darwin" else 1024  # ru_maxrss is bytes on macOS, KiB on Linux
+    print(json.dumps({"seconds": seconds,
+                      "worker_peak_rss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * kib}))
+""")
+SCALE_USERS = 100_000  # about 10 million events, ten default chunks
+
+
+@pytest.mark.parametrize("in_flight", [1, 2, 4])
+def test_dataset_events_per_second_and_worker_rss(throughput, tmp_path, in_flight):
+    """Chunks in flight = worker processes, each simulating and writing one
+    default chunk (about a million rows) at a time."""
+    runs = []
+
+    def write_in_subprocess():
+        directory = tmp_path / f"logs{len(runs)}"
+        done = subprocess.run([sys.executable, "-c", SCALE_SCRIPT, str(directory), str(SCALE_USERS),
+                               str(in_flight)], check=True, capture_output=True, text=True)
+        runs.append(json.loads(done.stdout))
+        return directory
+
+    directory = throughput("internet scale, 100k users", f"write_dataset, {in_flight} chunk(s) in flight",
+                           write_in_subprocess, rows_in_dataset, rounds=1, warmup_rounds=0,
+                           reference=in_flight == 1)
+    rows, report = rows_in_dataset(directory), runs[-1]
+    throughput.benchmark.extra_info.update(worker_peak_rss_bytes=report["worker_peak_rss"])
+    print(f"\n{in_flight} chunk(s) in flight: {rows / report['seconds']:,.0f} events/s, worker peak RSS "
+          f"{report['worker_peak_rss'] / 2**20:,.0f} MiB")
+    assert rows > 50 * SCALE_USERS
+    assert report["worker_peak_rss"] < GIB
