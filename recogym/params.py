@@ -204,6 +204,8 @@ def resolve_env_args(model: str, args: Mapping[str, Any] | None) -> Configuratio
             merged[name] = check_flag(f"env arg {name!r}", merged[name])
     if model == "reco-gym-v1":
         _check_integer(merged, "K", 1)
+        if merged["K"] > MAX_PRODUCTS:
+            raise ValueError(f"env arg 'K' must be in [1, {MAX_PRODUCTS}], got {merged['K']}")
         _check_integer(merged, "number_of_flips", 0)
         if merged["number_of_flips"] > merged["num_products"] // 2:
             raise ValueError(

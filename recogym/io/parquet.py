@@ -546,7 +546,7 @@ def read_log_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
 def _read_schema(source: str) -> pa.Schema:
     try:
         return pq.read_schema(source)
-    except pa.ArrowException as error:
+    except (pa.ArrowException, OSError) as error:
         raise ValueError(f"{source!r} is not a readable Parquet file: {error}") from error
 
 
@@ -647,5 +647,13 @@ def _metadata_of(schema: pa.Schema, path: str | os.PathLike[str]) -> dict[str, A
         raise ValueError(f"{os.fspath(path)!r} has no {METADATA_KEY!r} metadata: it was not written by "
                          "recogym.parquet.write_logs; read its logs with "
                          "logs_from_arrow(pq.read_table(path))")
-    description: dict[str, Any] = json.loads(metadata[METADATA_KEY])
+    try:
+        description = json.loads(metadata[METADATA_KEY])
+    except ValueError as error:           # JSON or UTF-8 damaged
+        raise ValueError(f"{os.fspath(path)!r}: its {METADATA_KEY!r} metadata is corrupt: {error}") from error
+    if not (isinstance(description, dict) and isinstance(description.get("env_args"), dict)
+            and isinstance(description["env_args"].get("num_products"), int)
+            and all(isinstance(description.get(key), int) for key in ("num_users", "num_organic_users"))):
+        raise ValueError(f"{os.fspath(path)!r}: its {METADATA_KEY!r} metadata lacks the model's arguments or "
+                         "the user counts: it is corrupt")
     return description
