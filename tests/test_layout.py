@@ -27,7 +27,7 @@ LAYERS = [
     ("recogym.model", "recogym._reference"),
     ("recogym.sim", "recogym.agents"),
     ("recogym.envs",),
-    ("recogym.evaluation", "recogym.io", "recogym.integrations"),
+    ("recogym.evaluation", "recogym.io", "recogym.dask", "recogym.integrations"),
     ("recogym.plots", "recogym.demo"),
     ("recogym.cli", "recogym.__main__", "recogym"),
 ]
