@@ -328,8 +328,10 @@ def _fail(error: BaseException) -> NoReturn:
 
 def _check_outputs(arguments: argparse.Namespace) -> None:
     """Every file the command will write can be written, before any work."""
-    if getattr(arguments, "out", None) is not None:
-        check_output_path("--out", arguments.out)
+    out = getattr(arguments, "out", None)
+    # A dataset's --out is a directory, which an interrupted run leaves behind.
+    if out is not None and not (getattr(arguments, "dataset", False) and out.is_dir()):
+        check_output_path("--out", out)
     for option in ("plot", "heatmap"):
         path = getattr(arguments, option, None)
         if path is not None:
@@ -494,8 +496,10 @@ def _sweep_config(path: Path) -> dict[str, Any]:
 
 def _sweep(arguments: argparse.Namespace) -> None:
     kwargs = _sweep_config(arguments.config)  # a bad file fails before any work
-    setup = (f"{kwargs['model']}, {kwargs['online_users']} online users, "
-             f"seed{'s' if len(kwargs['seeds']) > 1 else ''} {', '.join(map(str, kwargs['seeds']))}")
+    fixed = [f"{'P' if key == 'num_products' else key}={values[0]}"
+             for key, values in kwargs["env_args_grid"].items() if len(values) == 1]
+    setup = ", ".join([kwargs["model"], *fixed, f"{kwargs['online_users']} online users",
+                       f"seed{'s' if len(kwargs['seeds']) > 1 else ''} {', '.join(map(str, kwargs['seeds']))}"])
     client = None
     if arguments.dask:
         try:
