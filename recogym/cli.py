@@ -228,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("--users", type=_non_negative, required=True)
     logs.add_argument("--out", type=Path, required=True)
     logs.add_argument("--workers", type=_positive, default=1)
+    logs.add_argument("--dataset", action="store_true",
+                      help="write a Parquet dataset into the directory --out: a part per chunk, written by its worker")
+    logs.add_argument("--resume", action="store_true", help="with --dataset, finish the dataset an interrupted run began")
     logs.add_argument("--heatmap", type=Path,
                       help="also draw the logging policy's actions per last viewed product to this PNG")
 
@@ -423,10 +426,16 @@ def _ctr_table(table: pd.DataFrame) -> str:
 
 
 def _logs(arguments: argparse.Namespace) -> None:
-    from .io.parquet import write_logs
+    from .io.parquet import write_dataset, write_logs
 
-    path = write_logs(arguments.out, _env_args(arguments), arguments.users, model=arguments.env,
-                      workers=arguments.workers)
+    if arguments.dataset:
+        path = write_dataset(arguments.out, _env_args(arguments), arguments.users, model=arguments.env,
+                             workers=arguments.workers, resume=arguments.resume, progress=True)
+    elif arguments.resume:
+        raise ValueError("--resume finishes a dataset: pass it with --dataset")
+    else:
+        path = write_logs(arguments.out, _env_args(arguments), arguments.users, model=arguments.env,
+                          workers=arguments.workers, progress=True)
     print(f"wrote the logs of {arguments.users} users to {path}")
     if arguments.heatmap is not None:
         from .io.parquet import read_logs
