@@ -100,9 +100,10 @@ def plot_ctr_vs_training(results: pd.DataFrame, *, title: str | None = None, pat
     axes.set_xlabel("training users (n_offline)")
     axes.set_ylabel("CTR (median, 95% band)")
     _percent(axes.yaxis)
-    # Outside the axes, where no line or band can hide under it.
+    # Outside the axes, where no line or band can hide under it; the title
+    # over the axes alone, clear of the legend.
     figure.legend(loc="outside right upper", title="agent")
-    figure.suptitle(_wrapped(title or "CTR against training users"))
+    axes.set_title(_wrapped(title or "CTR against training users", width=50))
     return _saved(figure, path)
 
 
@@ -283,12 +284,13 @@ def _new_figure(height: float = 4.8) -> Figure:
     return Figure(figsize=(7.2, max(height, 3.0)), layout="constrained")
 
 
-def _wrapped(title: str) -> str:
-    """``title`` in lines short enough for the figure's width: constrained
-    layout makes room for a title's height, not its width."""
+def _wrapped(title: str, width: int = 72) -> str:
+    """``title`` in lines of at most ``width`` characters, short enough for
+    the figure: constrained layout makes room for a title's height, not its
+    width."""
     import textwrap
 
-    return textwrap.fill(title, width=72)
+    return textwrap.fill(title, width=width)
 
 
 def _percent(axis: Any) -> None:

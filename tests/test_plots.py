@@ -182,7 +182,8 @@ def test_ctr_vs_training_has_percent_axis_title_and_legend_outside(results):
     renderer = FigureCanvasAgg(figure).get_renderer()
     figure.draw(renderer)
     assert not legend.get_window_extent(renderer).overlaps(axes.get_window_extent(renderer))
-    assert figure.get_suptitle() == "reco-gym-v1, P=5, seeds 1, 2"
+    assert axes.get_title() == "reco-gym-v1, P=5, seeds 1, 2"
+    assert not legend.get_window_extent(renderer).overlaps(axes.title.get_window_extent(renderer))
 
 
 def test_normalized_heatmap_reads_in_percent():
