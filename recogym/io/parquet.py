@@ -639,10 +639,11 @@ def _metadata_of(schema: pa.Schema, path: str | os.PathLike[str]) -> dict[str, A
     the pandas metadata's attributes, where ``DataFrame.attrs`` land when
     dask or pandas write the frames of :func:`recogym.dask.simulate`."""
     metadata = schema.metadata or {}
-    attributes = json.loads(metadata.get(b"pandas", b"{}")).get("attributes") or {}
-    if METADATA_KEY not in metadata and METADATA_KEY.decode() in attributes:
-        found: dict[str, Any] = dict(attributes[METADATA_KEY.decode()])
-        return found
+    if METADATA_KEY not in metadata:
+        with contextlib.suppress(ValueError, AttributeError):  # pandas metadata that is not a JSON object
+            attributes = json.loads(metadata.get(b"pandas", b"{}")).get("attributes") or {}
+            if isinstance(attributes.get(METADATA_KEY.decode()), dict):
+                metadata = {METADATA_KEY: json.dumps(attributes[METADATA_KEY.decode()]).encode()}
     if METADATA_KEY not in metadata:
         raise ValueError(f"{os.fspath(path)!r} has no {METADATA_KEY!r} metadata: it was not written by "
                          "recogym.parquet.write_logs; read its logs with "
