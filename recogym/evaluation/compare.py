@@ -311,7 +311,13 @@ def _ctr_table(names: list[str], clicks: Counts, impressions: Counts) -> pd.Data
 
 def _bootstrap_ctrs(rng: np.random.Generator, clicks: Counts, impressions: Counts, num_bootstrap: int) -> Ctrs:
     """``(num_bootstrap, agents)`` CTRs of every agent on the same resampled
-    users in each replicate."""
+    users in each replicate.
+
+    One resample serves every pair of agents. ``scipy.stats.bootstrap``
+    (``paired=True``, percentile method) gives the same interval from the
+    same draws, but one pair per call, and was 1.6 times slower here even
+    for a single pair (10,000 users, 2,000 replicates), so it is not used.
+    """
     num_users = clicks.shape[0]
     clicks_f, impressions_f = clicks.astype(np.float64), impressions.astype(np.float64)
     ctrs = np.empty((num_bootstrap, clicks.shape[1]))
