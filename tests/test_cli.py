@@ -332,3 +332,19 @@ def test_run_and_logs_save_their_plots(tmp_path, capsys):
     assert main(["logs", "--users", "30", "--out", str(tmp_path / "logs.parquet"), "--heatmap", str(heatmap)]) == 0
     for path in (bars, heatmap):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("option, value", [("--out", "/no/such/dir/results.parquet"), ("--plot", "/no/such/dir/c.png"),
+                                           ("--plot", "ctr.gif")])
+def test_sweep_checks_its_outputs_before_any_cell_runs(tmp_path, monkeypatch, capsys, option, value):
+    def no_work(*args, **kwargs):
+        raise AssertionError("the sweep ran before its outputs were checked")
+
+    monkeypatch.setattr("recogym.evaluation.sweep.sweep", no_work)
+    config = tmp_path / "sweep.toml"
+    config.write_text(SWEEP_TOML)
+    arguments = {"--out": str(tmp_path / "results.parquet"), option: value}
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sweep", "--config", str(config), *[item for pair in arguments.items() for item in pair]])
+    assert exit_info.value.code == 2
+    assert _error_line(capsys).startswith(f"recogym: error: {option}")
