@@ -348,3 +348,15 @@ def test_sweep_checks_its_outputs_before_any_cell_runs(tmp_path, monkeypatch, ca
         main(["sweep", "--config", str(config), *[item for pair in arguments.items() for item in pair]])
     assert exit_info.value.code == 2
     assert _error_line(capsys).startswith(f"recogym: error: {option}")
+
+
+def test_ope_json_records_carry_the_logs_config_and_seed(tmp_path, capsys):
+    path = tmp_path / "logs.parquet"
+    main(["logs", "--users", "40", "--out", str(path), "--set", "num_products=5", "--seed", "9"])
+    capsys.readouterr()
+    main(["ope", "--logs", str(path), "--agent", "popularity", "--train-users", "40", "--json"])
+    records = json.loads(capsys.readouterr().out)
+    assert [record["estimator"] for record in records] == ["IPS", "clipped IPS", "SNIPS", "DM", "DR"]
+    for record in records:
+        assert record["seed"] == 9 and record["recogym_version"] == recogym.__version__
+        assert record["config"]["agent"] == "popularity" and record["config"]["env_args"]["num_products"] == 5
