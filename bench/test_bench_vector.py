@@ -8,6 +8,7 @@ import warnings
 import gymnasium
 import numpy as np
 import pytest
+from gymnasium.vector import AutoresetMode
 
 import recogym
 from recogym.batch import BatchEnv
@@ -18,10 +19,10 @@ register_envs()
 NUM_ENVS = 1024
 
 
-def make_vec(mode):
+def make_vec(mode, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        return gymnasium.make_vec("recogym/RecoGym-v1", num_envs=NUM_ENVS, vectorization_mode=mode)
+        return gymnasium.make_vec("recogym/RecoGym-v1", num_envs=NUM_ENVS, vectorization_mode=mode, **kwargs)
 
 
 def reset(envs):
@@ -55,6 +56,31 @@ def test_vector_env(throughput, mode):
                         lambda result: result[0], rounds=2 if mode == "sync" else 3,
                         reference=mode == "sync", setup=lambda: reset(envs))
     check_vector_run(result, steps)
+
+
+@pytest.mark.parametrize("autoreset_mode", [AutoresetMode.SAME_STEP, AutoresetMode.DISABLED])
+def test_vector_env_autoreset_modes(throughput, autoreset_mode):
+    """The other autoreset modes beside NEXT_STEP, in the same group. Every
+    slot is shown something at every step; SAME_STEP pays a second engine
+    call (and ``final_obs``) at each step where a user ends, DISABLED a
+    masked reset."""
+    envs = make_vec("vector_entry_point", autoreset_mode=autoreset_mode)
+
+    def run(steps=1000):
+        actions = np.full(NUM_ENVS, 3, dtype=np.int64)
+        user_steps = clicks = 0
+        for _ in range(steps):
+            _, rewards, terminated, truncated, info = envs.step(actions)
+            user_steps += NUM_ENVS
+            clicks += int(rewards.sum())
+            ended = terminated | truncated
+            if autoreset_mode == AutoresetMode.DISABLED and ended.any():
+                envs.reset(options={"reset_mask": ended})
+        return user_steps, clicks
+
+    result = throughput(f"vector env x{NUM_ENVS}", f"native, {autoreset_mode.name}, user-steps", run,
+                        lambda result: result[0], setup=lambda: reset(envs))
+    check_vector_run(result, 1000)
 
 
 def argmax_agent(view_counts):

@@ -88,17 +88,22 @@ def test_truncation_is_reported_as_sb3_expects():
     assert dones.all() and all(info["TimeLimit.truncated"] for info in infos)
 
 
+def run(envs, seed, steps=50):
+    envs.seed(seed)
+    trace = [envs.reset()]
+    for _ in range(steps):
+        trace.extend(envs.step(np.zeros(envs.num_envs, dtype=np.int64))[:2])
+    return trace
+
+
 def test_seed_chooses_the_users():
     envs = RecoGymVecEnv(8)
-    envs.seed(5)
-    first = envs.reset()
-    first_users = envs.get_attr("_slots")[0].user_ids.copy()
-    envs.seed(5)
-    np.testing.assert_array_equal(envs.reset(), first)
-    np.testing.assert_array_equal(envs.native._slots.user_ids, first_users)
-    envs.seed(6)
-    envs.reset()
-    assert not np.array_equal(envs.native._slots.user_ids, first_users)
+    first = run(envs, 5)
+    for x, y in zip(first, run(envs, 5)):
+        np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(run(envs, 6)[0], first[0])
+    # Without a new seed, reset draws new users.
+    assert not np.array_equal(envs.reset(), first[0])
 
 
 def test_attributes_and_methods_reach_the_native_env():
