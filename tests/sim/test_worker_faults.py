@@ -1,6 +1,7 @@
 """Dying workers: a chunk whose worker dies is retried alone, once; a chunk
 that kills its worker twice costs only itself; pool workers exit with the
 process that started them."""
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -16,6 +17,16 @@ from recogym.parallel import TaskFailed, Tasks, simulate_parallel
 from recogym.parquet import ChunksFailed, read_logs, write_dataset
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="kills processes with POSIX signals")
+
+
+@pytest.fixture(autouse=True)
+def forked_workers():
+    """Pools that fork, so that their workers inherit the tests' patches:
+    importing some libraries (torchrl) switches the process to spawn."""
+    before = multiprocessing.get_start_method(allow_none=True)
+    multiprocessing.set_start_method("fork", force=True)
+    yield
+    multiprocessing.set_start_method(before, force=True)
 
 COLUMNS = ("t", "u", "z", "v", "a", "c", "ps", "click_probability")
 USERS, CHUNK = 40, 7
