@@ -418,6 +418,10 @@ def simulate_parallel(
     ------
     ValueError, TypeError
         For any argument outside its allowed values, naming it.
+    TaskFailed
+        If a chunk failed on the pool or the executor twice: once, then
+        again when retried alone (a chunk whose worker dies once costs
+        nothing but its rerun).
 
     Warns
     -----
