@@ -546,7 +546,7 @@ def read_log_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
 def _read_schema(source: str) -> pa.Schema:
     try:
         return pq.read_schema(source)
-    except (pa.ArrowException, OSError) as error:
+    except (pa.ArrowException, OSError, ValueError) as error:   # ValueError: its pandas metadata damaged
         raise ValueError(f"{source!r} is not a readable Parquet file: {error}") from error
 
 
