@@ -223,16 +223,24 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also draw the agents' CTR intervals as a bar chart to this image "
                           "(format from the extension: png, svg, pdf or jpg)")
 
-    logs = commands.add_parser("logs", help="write simulated logs to a Parquet file")
+    logs = commands.add_parser("logs", help="write simulated logs to a Parquet file",
+                               description="Simulate the logs of a uniform logging policy and write them to "
+                                           "a Parquet file (or, with --dataset, a directory of parts) that "
+                                           "says how to reproduce itself.")
     _add_env_options(logs)
-    logs.add_argument("--users", type=_non_negative, required=True)
-    logs.add_argument("--out", type=Path, required=True)
-    logs.add_argument("--workers", type=_positive, default=1)
+    logs.add_argument("--users", type=_non_negative, required=True, help="users to simulate, whole timelines")
+    logs.add_argument("--out", type=Path, required=True,
+                      help="the Parquet file to write (a directory with --dataset); written atomically")
+    logs.add_argument("--workers", type=_positive, default=1,
+                      help="processes simulating chunks of users; the logs are the same whatever the number")
     logs.add_argument("--dataset", action="store_true",
                       help="write a Parquet dataset into the directory --out: a part per chunk, written by its worker")
     logs.add_argument("--resume", action="store_true", help="with --dataset, finish the dataset an interrupted run began")
     logs.add_argument("--heatmap", type=Path,
-                      help="also draw the logging policy's actions per last viewed product to this PNG")
+                      help="also draw the logging policy's actions per last viewed product to this image "
+                           "(format from the extension: png, svg, pdf or jpg)")
+    logs.add_argument("--heatmap-normalize", action="store_true",
+                      help="with --heatmap, show each row as shares of its last viewed product's impressions")
 
     sweep = commands.add_parser("sweep", help="a grid of env args x agents x training sizes x seeds from TOML",
                                 description="Run recogym.sweep over the grid of a TOML file and write one "
@@ -428,6 +436,8 @@ def _ctr_table(table: pd.DataFrame) -> str:
 def _logs(arguments: argparse.Namespace) -> None:
     from .io.parquet import write_dataset, write_logs
 
+    if arguments.heatmap_normalize and arguments.heatmap is None:
+        raise ValueError("--heatmap-normalize goes with --heatmap PATH")
     if arguments.dataset:
         path = write_dataset(arguments.out, _env_args(arguments), arguments.users, model=arguments.env,
                              workers=arguments.workers, resume=arguments.resume, progress=True)
@@ -442,7 +452,10 @@ def _logs(arguments: argparse.Namespace) -> None:
         from .plots import plot_action_heatmap
 
         logs, metadata = read_logs(path)
-        plot_action_heatmap(logs, metadata["env_args"]["num_products"], path=arguments.heatmap)
+        num_products = metadata["env_args"]["num_products"]
+        plot_action_heatmap(logs, num_products, normalize=arguments.heatmap_normalize, path=arguments.heatmap,
+                            title=f"{arguments.env}, P={num_products}, {arguments.users} users, seed "
+                                  f"{metadata['random_seed']}: uniform logging policy")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

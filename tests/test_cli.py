@@ -220,8 +220,7 @@ def test_console_script_csv_records_config_seed_and_version():
     assert config["env_args"]["random_seed"] == 5 and config["offline_users"] == 20
 
 
-# logs' own options are another change's; the env options it shares are covered through run.
-@pytest.mark.parametrize("command", ["demo", "run", "sweep", "ope", "leaderboard"])
+@pytest.mark.parametrize("command", ["demo", "run", "logs", "sweep", "ope", "leaderboard"])
 def test_every_option_has_help_and_shows_its_default(command):
     commands = next(action for action in build_parser()._actions
                     if isinstance(action, argparse._SubParsersAction))
@@ -360,3 +359,15 @@ def test_ope_json_records_carry_the_logs_config_and_seed(tmp_path, capsys):
     for record in records:
         assert record["seed"] == 9 and record["recogym_version"] == recogym.__version__
         assert record["config"]["agent"] == "popularity" and record["config"]["env_args"]["num_products"] == 5
+
+
+def test_logs_heatmap_normalized_rows(tmp_path, capsys):
+    pytest.importorskip("matplotlib", reason="plots need matplotlib: pip install recogym[plot]")
+    image = tmp_path / "heatmap.png"
+    main(["logs", "--users", "60", "--out", str(tmp_path / "logs.parquet"), "--heatmap", str(image),
+          "--heatmap-normalize"])
+    assert image.read_bytes().startswith(b"\x89PNG")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["logs", "--users", "5", "--out", str(tmp_path / "more.parquet"), "--heatmap-normalize"])
+    assert exit_info.value.code == 2
+    assert "--heatmap" in _error_line(capsys)
