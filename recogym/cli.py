@@ -346,11 +346,11 @@ def _check_outputs(arguments: argparse.Namespace) -> None:
     for option in ("plot", "heatmap"):
         path = getattr(arguments, option, None)
         if path is not None:
-            if importlib.util.find_spec("matplotlib") is None:
-                raise ImportError(f"--{option} needs matplotlib: pip install recogym[plot]")
             from .plots import IMAGE_FORMATS
 
             check_output_path(f"--{option}", path, IMAGE_FORMATS)
+            if importlib.util.find_spec("matplotlib") is None:
+                raise ImportError(f"--{option} needs matplotlib: pip install recogym[plot]")
 
 
 def _env_args(arguments: argparse.Namespace) -> dict[str, Any]:

@@ -149,10 +149,18 @@ def test_no_module_reads_another_objects_private_attributes():
     assert not found, "\n".join(found)
 
 
+# Modules that wrap an optional extra import it themselves; where the extra
+# is not installed (the wheel's bare test venvs), they need not import.
+OPTIONAL_PACKAGES = ("torch", "sklearn", "dask", "distributed", "matplotlib", "stable_baselines3", "torchrl",
+                     "tensordict", "minari", "obp")
+
+
 def _import_alone(module):
     result = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True,
                             env={**os.environ, "PYTHONWARNINGS": "error"})
-    return module, result.returncode, result.stderr
+    missing = [package for package in OPTIONAL_PACKAGES
+               if f"No module named '{package}" in result.stderr and importlib.util.find_spec(package) is None]
+    return module, 0 if missing else result.returncode, result.stderr
 
 
 def test_every_module_imports_alone_in_a_fresh_interpreter():
