@@ -24,6 +24,7 @@ __all__ = [
     "LogBuilder",
     "LogRow",
     "logs_from_rows",
+    "as_logs",
     "log_schema",
     "LOG_COLUMNS",
     "COLUMN_DTYPES",
@@ -216,6 +217,34 @@ class Logs:
                 raise ValueError(f"column {field.name!r} holds {column.null_count} nulls; every event has one")
             columns[field.name] = column.to_numpy()
         return cls(**columns)
+
+
+def as_logs(logs: Any) -> Logs:
+    """``logs`` as :class:`Logs`: Logs as they are, or a ``generate_logs``
+    DataFrame (0.1.3.0's columns, nullable where an event has no value)
+    converted; a DataFrame keeps no true click probabilities (NaN)."""
+    if isinstance(logs, Logs):
+        return logs
+    if not isinstance(logs, pd.DataFrame):
+        raise TypeError(f"logs must be recogym.Logs or a generate_logs DataFrame, got {type(logs).__name__}")
+    missing = [column for column in LOG_COLUMNS if column not in logs.columns]
+    if missing:
+        raise ValueError(f"logs lack the columns {missing} of generate_logs")
+    kinds = logs["z"].astype(str).to_numpy()
+    labels = {kind.label: int(kind) for kind in EventKind}
+    unknown = sorted(set(kinds) - set(labels))
+    if unknown:
+        raise ValueError(f"logs.z must be one of {sorted(labels)} on every row, got {unknown}")
+    return Logs(
+        t=logs["t"].to_numpy(dtype=np.float64, na_value=np.nan),
+        u=logs["u"].to_numpy(dtype=np.int64),
+        z=np.array([labels[kind] for kind in kinds], dtype=np.int8),
+        v=logs["v"].to_numpy(dtype=np.int32, na_value=-1),
+        a=logs["a"].to_numpy(dtype=np.int32, na_value=-1),
+        c=logs["c"].to_numpy(dtype=np.int8, na_value=-1),
+        ps=logs["ps"].to_numpy(dtype=np.float64, na_value=np.nan),
+        click_probability=np.full(len(logs), np.nan),
+    )
 
 
 def logs_from_rows(rows: Iterable[LogRow]) -> Logs:

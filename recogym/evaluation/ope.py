@@ -23,7 +23,7 @@ from scipy import sparse
 from .._checks import check_positive_real, is_integer
 from ..agents.features import impression_features
 from ..envs.classic import RecoEnv
-from ..logs import LOG_COLUMNS, EventKind, Logs
+from ..logs import Logs, as_logs
 from ..session import UserBatch
 from ..sim.replay import expected_rewards
 
@@ -182,7 +182,7 @@ def evaluate_policy(
     >>> logs = env.simulate(1000)  # doctest: +SKIP
     >>> evaluate_policy(logs, trained_agent, env=env)  # doctest: +SKIP
     """
-    logs = _as_logs(logs)
+    logs = as_logs(logs)
     num_products = _check_target(agent, "agent")
     clip = check_positive_real("clip", clip)
     shrinkage = check_positive_real("shrinkage", shrinkage)
@@ -243,7 +243,7 @@ def verify_agents_IPS(logs: Logs | pd.DataFrame, agents: Mapping[str, TargetPoli
     TypeError, ValueError
         As :func:`evaluate_policy`, naming the agent.
     """
-    logs = _as_logs(logs)
+    logs = as_logs(logs)
     if not isinstance(agents, Mapping) or not agents:
         raise TypeError(f"agents must be a non-empty dict of names and target policies, got {agents!r}")
     by_products: dict[int, _Impressions] = {}
@@ -261,29 +261,6 @@ def verify_agents_IPS(logs: Logs | pd.DataFrame, agents: Mapping[str, TargetPoli
 
 
 # -- inputs ------------------------------------------------------------------
-
-
-def _as_logs(logs: Any) -> Logs:
-    if isinstance(logs, Logs):
-        return logs
-    if not isinstance(logs, pd.DataFrame):
-        raise TypeError(f"logs must be recogym.Logs or a generate_logs DataFrame, got {type(logs).__name__}")
-    missing = [column for column in LOG_COLUMNS if column not in logs.columns]
-    if missing:
-        raise ValueError(f"logs lack the columns {missing} of generate_logs")
-    z = logs["z"].astype(str).to_numpy()
-    if not np.isin(z, ["organic", "bandit"]).all():
-        raise ValueError("logs.z must be 'organic' or 'bandit' on every row")
-    return Logs(
-        t=logs["t"].to_numpy(dtype=np.float64, na_value=np.nan),
-        u=logs["u"].to_numpy(dtype=np.int64),
-        z=np.where(z == EventKind.BANDIT.label, EventKind.BANDIT, EventKind.ORGANIC).astype(np.int8),
-        v=logs["v"].to_numpy(dtype=np.int32, na_value=-1),
-        a=logs["a"].to_numpy(dtype=np.int32, na_value=-1),
-        c=logs["c"].to_numpy(dtype=np.int8, na_value=-1),
-        ps=logs["ps"].to_numpy(dtype=np.float64, na_value=np.nan),
-        click_probability=np.full(len(logs), np.nan),   # a DataFrame does not keep it
-    )
 
 
 def _check_target(agent: Any, name: str) -> int:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .._checks import is_integer
-from ..logs import LOG_COLUMNS, EventKind, Logs
+from ..logs import Logs, as_logs
 from ..session import UserBatch
 from ..sim import replay
 
@@ -80,7 +80,7 @@ def to_obp(logs: Logs | pd.DataFrame, num_products: int | None = None,
     >>> feedback['context'].shape == (feedback['n_rounds'], 5) == feedback['expected_reward'].shape
     True
     """
-    logs = _as_logs(logs)
+    logs = as_logs(logs)
     organic = logs.organic
     impression = ~organic
     views, actions = logs.v[organic], logs.a[impression]
@@ -167,7 +167,7 @@ def action_dist(agent: Any, logs: Logs | pd.DataFrame) -> np.ndarray:
         raise TypeError(f"agent must have num_products and policy(batch), as a recogym BatchAgent has, "
                         f"got {type(agent).__name__}")
     num_products = int(num_products)
-    logs = _as_logs(logs)
+    logs = as_logs(logs)
     features = impression_features(logs, num_products, dense=True)
     users = features.users
     new_user = np.r_[True, users[1:] != users[:-1]]
@@ -189,33 +189,6 @@ def action_dist(agent: Any, logs: Logs | pd.DataFrame) -> np.ndarray:
                              f"{shape} (users, num_products), each row summing to 1")
         dist[rounds[rows], :, 0] = probabilities
     return dist
-
-
-def _as_logs(logs: Logs | pd.DataFrame) -> Logs:
-    """``logs`` as :class:`~recogym.Logs`: a ``generate_logs`` DataFrame
-    (0.1.3.0's columns, nullable where an event has no value) converted."""
-    if isinstance(logs, Logs):
-        return logs
-    if not isinstance(logs, pd.DataFrame):
-        raise TypeError(f"logs must be recogym.Logs or a generate_logs DataFrame, got {type(logs).__name__}")
-    missing = [column for column in LOG_COLUMNS if column not in logs.columns]
-    if missing:
-        raise ValueError(f"logs lack the columns {missing} of generate_logs")
-    kinds = logs["z"].astype(str).to_numpy()
-    labels = {kind.label: int(kind) for kind in EventKind}
-    unknown = sorted(set(kinds) - set(labels))
-    if unknown:
-        raise ValueError(f"logs.z must be one of {sorted(labels)} on every row, got {unknown}")
-    return Logs(
-        t=logs["t"].to_numpy(dtype=np.float64, na_value=np.nan),
-        u=logs["u"].to_numpy(dtype=np.int64),
-        z=np.array([labels[kind] for kind in kinds], dtype=np.int8),
-        v=logs["v"].to_numpy(dtype=np.int32, na_value=-1),
-        a=logs["a"].to_numpy(dtype=np.int32, na_value=-1),
-        c=logs["c"].to_numpy(dtype=np.int8, na_value=-1),
-        ps=logs["ps"].to_numpy(dtype=np.float64, na_value=np.nan),
-        click_probability=np.full(len(logs), np.nan),  # a DataFrame does not keep it
-    )
 
 
 def views_before_impressions(users: np.ndarray, organic: np.ndarray, views: np.ndarray,
