@@ -28,7 +28,7 @@ LAYERS = [
     ("recogym.sim", "recogym.agents"),
     ("recogym.envs",),
     ("recogym.evaluation", "recogym.io", "recogym.dask", "recogym.integrations"),
-    ("recogym.plots", "recogym.demo"),
+    ("recogym.plots", "recogym.demo", "recogym.compat"),
     ("recogym.cli", "recogym.__main__", "recogym"),
 ]
 
