@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from .params import Configuration, expected_events
+from .params import TIME_GENERATOR_OBJECT, Configuration, expected_events
+from .time_generators import LegacyStream, legacy_mt19937
 
-__all__ = ["Simulation", "LegacyStream", "StaticParameters", "build_static", "transition_cdf",
+__all__ = ["Simulation", "LegacyStream", "StaticParameters", "build_static", "transition_cdf", "transition_matrix",
            "expected_events_per_user", "legacy_mt19937", "STATIC_STREAM"]
 
 #: Philox key word that the default mode's fixed parameters are drawn with;
@@ -34,17 +35,8 @@ STATIC_STREAM = 2**64 - 1
 StaticParameters = dict[str, Any]
 
 
-def legacy_mt19937(seed: int) -> np.random.MT19937:
-    """The bit generator of ``RandomState(seed)``, seeded as 0.1.3.0 seeds it."""
-    state = np.random.RandomState(seed).get_state(legacy=False)
-    generator = np.random.MT19937()
-    generator.state = {"bit_generator": "MT19937", "state": state["state"]}
-    return generator
-
-
-def transition_cdf(config: Configuration) -> np.ndarray:
-    """Cumulative rows of the organic/bandit/stop chain, normalised as
-    ``RandomState.choice`` normalises them."""
+def transition_matrix(config: Configuration) -> np.ndarray:
+    """The organic/bandit/stop chain's 3 x 3 matrix (0.1.3.0's ``state_transition``)."""
     # 0.1.3.0 uses prob_leave_organic in the bandit row too; legacy mode keeps it.
     leave_bandit = config.prob_leave_organic if config.rng == "legacy" else config.prob_leave_bandit
     rows = np.array([
@@ -54,7 +46,13 @@ def transition_cdf(config: Configuration) -> np.ndarray:
     ])
     rows[0, 0] = 1 - sum(rows[0, :])
     rows[1, 1] = 1 - sum(rows[1, :])
-    return np.array([_choice_cdf(row) for row in rows])
+    return rows
+
+
+def transition_cdf(config: Configuration) -> np.ndarray:
+    """Cumulative rows of the organic/bandit/stop chain, normalised as
+    ``RandomState.choice`` normalises them."""
+    return np.array([_choice_cdf(row) for row in transition_matrix(config)])
 
 
 def expected_events_per_user(cdf: np.ndarray) -> tuple[float, float]:
@@ -88,10 +86,8 @@ def build_static(model: str, config: Configuration) -> StaticParameters:
     if model == "reco-gym-v1":
         gamma = normals(1.0, (P, config.K))
         mu_organic = normals(config.sigma_mu_organic, (P, 1))
-        beta, mu_bandit = _flip(gamma, mu_organic, config.number_of_flips)
-        if config.normalize_beta:
-            beta = beta / np.sqrt((beta**2).sum(1)[:, np.newaxis])
-        return {"gamma": gamma, "mu_organic": mu_organic.ravel(), "beta": beta, "mu_bandit": mu_bandit.ravel()}
+        return {"gamma": gamma, "mu_organic": mu_organic.ravel(),
+                **bandit_parameters(config, gamma, mu_organic, config.number_of_flips)}
     from scipy.special import expit  # 0.1.3.0's sigmoid; imported here, where it is used
 
     ratio = P // config.num_clusters
@@ -100,6 +96,16 @@ def build_static(model: str, config: Configuration) -> StaticParameters:
     phi = normals(np.sqrt(config.phi_var), (P, P))
     click_table = expit(P / 5.0 * (view_transition + view_transition.T) + phi - 5)
     return {"view_transition": view_transition, "phi": phi, "click_table": click_table}
+
+
+def bandit_parameters(config: Configuration, gamma: np.ndarray, mu_organic: np.ndarray,
+                      number_of_flips: int) -> StaticParameters:
+    """``beta`` and ``mu_bandit``: the organic parameters with
+    ``number_of_flips`` pairs swapped, normalised if ``normalize_beta``."""
+    beta, mu_bandit = _flip(gamma, mu_organic.reshape(-1, 1), number_of_flips)
+    if config.normalize_beta:
+        beta = beta / np.sqrt((beta**2).sum(1)[:, np.newaxis])
+    return {"beta": beta, "mu_bandit": mu_bandit.ravel()}
 
 
 def _flip(gamma: np.ndarray, mu_organic: np.ndarray, number_of_flips: int) -> tuple[np.ndarray, np.ndarray]:
@@ -123,23 +129,6 @@ def _flip(gamma: np.ndarray, mu_organic: np.ndarray, number_of_flips: int) -> tu
         if flips == number_of_flips:
             break
     return gamma[index, :], mu_organic[index, :]
-
-
-class LegacyStream:
-    """One ``RandomState`` as 0.1.3.0 seeds it, as the engine's legacy draws
-    continue it: its MT19937 and the cached second normal of its polar pair."""
-
-    __slots__ = ("bit_generator", "gauss")
-
-    def __init__(self, seed: int) -> None:
-        self.bit_generator = legacy_mt19937(seed)
-        self.gauss = np.zeros(2)
-
-    def __getstate__(self) -> tuple[np.random.MT19937, np.ndarray]:
-        return self.bit_generator, self.gauss
-
-    def __setstate__(self, state: tuple[np.random.MT19937, np.ndarray]) -> None:
-        self.bit_generator, self.gauss = state
 
 
 @dataclass(frozen=True)
@@ -177,8 +166,11 @@ class Simulation:
         MemoryError
             If the fixed parameters do not fit in memory, naming the sizes.
         """
-        legacy_normal_time = config.rng == "legacy" and config.time_generator == "normal"
-        time_stream = LegacyStream(config.random_seed) if legacy_normal_time else None
+        time_stream = None
+        if config.rng == "legacy" and config.time_generator == "normal":
+            # A generator object's own stream, as 0.1.3.0's own RandomState: never reseeded by the env.
+            generator = config.get(TIME_GENERATOR_OBJECT)
+            time_stream = generator.stream if generator is not None else LegacyStream(config.random_seed)
         try:
             static = build_static(model, config)
         except MemoryError:
@@ -192,6 +184,13 @@ class Simulation:
         """The same model with the users' draws seeded by ``random_seed + epoch``."""
         return dataclasses.replace(self, epoch=epoch)
 
+    def flipped(self, number_of_flips: int) -> Simulation:
+        """The same model (v1) with its bandit parameters made anew from the
+        organic ones with ``number_of_flips`` flips (0.1.3.0's ``generate_beta``)."""
+        static = self.static
+        bandit = bandit_parameters(self.config, static["gamma"], static["mu_organic"], number_of_flips)
+        return dataclasses.replace(self, static={**static, **bandit})
+
     @property
     def num_products(self) -> int:
         return int(self.config.num_products)
@@ -200,15 +199,23 @@ class Simulation:
     def legacy(self) -> bool:
         return bool(self.config.rng == "legacy")
 
-    def engine(self, num_slots: int = 1, *, count_views: bool = False, count_steps: bool = False) -> _core.Engine:
+    def engine(self, num_slots: int = 1, *, count_views: bool = False, count_steps: bool = False,
+               state: dict[str, Any] | None = None) -> _core.Engine:
         """An engine with ``num_slots`` empty user slots; with ``count_views``
         it counts each user's views of each product since arrival, with
-        ``count_steps`` their recommendations."""
+        ``count_steps`` their recommendations. ``state``: another engine's
+        state, to go on from (an engine of the same shapes)."""
         config, static, model = self.config, self.static, self.model
         P, K = config.num_products, (config.K if model == "reco-gym-v1" else 0)
         empty_matrix = np.zeros((0, 0))
         empty_vector = np.zeros(0)
-        time_kind = _core.NORMAL_TIME if config.time_generator == "normal" else _core.DEFAULT_TIME
+        time_kind = {"default": _core.DEFAULT_TIME, "normal": _core.NORMAL_TIME,
+                     "custom": _core.CUSTOM_TIME}[config.time_generator]
+        time_source = config.get(TIME_GENERATOR_OBJECT) if time_kind == _core.CUSTOM_TIME else None
+        if time_source is not None and num_slots > 1:
+            raise ValueError("a time generator object (env arg 'time_generator') is called back one event at a "
+                             "time, so it runs in the one-user envs only (RecoEnv, the Gymnasium env); use "
+                             "'default' or 'normal' for batches, vector envs and parallel logs")
         params = {
             "model": _core.LATENT_MODEL if model == "reco-gym-v1" else _core.CLUSTER_MODEL,
             "legacy": self.legacy,
@@ -231,7 +238,7 @@ class Simulation:
                          if model == "reco-gym-v0" else empty_matrix),
             "click_table": static.get("click_table", empty_matrix),
         }
-        state = {
+        fresh_state = {
             "markov_state": np.full(num_slots, _core.EMPTY_SLOT, dtype=np.int8),
             "user_id": np.zeros(num_slots, dtype=np.int64),
             "time": np.zeros(num_slots),
@@ -244,6 +251,6 @@ class Simulation:
             "steps": np.zeros(num_slots if count_steps else 0, dtype=np.int64),
             "main_stream": LegacyStream(config.random_seed + self.epoch) if self.legacy else None,
             "time_stream": self.time_stream,
-            "time_source": None,
+            "time_source": time_source,
         }
-        return _core.Engine(params, state)
+        return _core.Engine(params, fresh_state if state is None else state)

@@ -16,6 +16,7 @@ from ._checks import RNG_MODES, check_choice, check_flag, check_int_at_least, ch
 from ._checks import check_probability_vector, check_real_in, check_seed
 # Importable from here before the checks moved to recogym._checks.
 from ._checks import check_count as check_count, is_integer as is_integer, seed_limit as seed_limit
+from .time_generators import DefaultTimeGenerator, NormalTimeGenerator, time_generator_kind
 
 __all__ = [
     "MODEL_IDS",
@@ -79,6 +80,9 @@ env_1_args: dict[str, Any] = {
 
 # Arguments with no default that an env still understands.
 OPTIONAL_ARGS = ("time_generator", "normal_time_mu", "normal_time_sigma", "agent")
+#: Where the resolved args keep a time generator object given as
+#: ``time_generator`` (whose key then holds its kind).
+TIME_GENERATOR_OBJECT = "time_generator_object"
 
 _PROBABILITIES = (
     "prob_leave_bandit",
@@ -88,7 +92,6 @@ _PROBABILITIES = (
 )
 _SIGMAS = ("sigma_omega_initial", "sigma_omega", "sigma_mu_organic", "phi_var")
 _FLAGS = ("normalize_beta", "with_ps_all", "change_omega_for_bandits")
-_TIME_GENERATORS = ("default", "normal")
 
 
 class Configuration(Mapping[str, Any]):
@@ -129,32 +132,6 @@ class Configuration(Mapping[str, Any]):
 
     def __reduce__(self) -> tuple[type[Configuration], tuple[dict[str, Any]]]:
         return (Configuration, (self._args,))
-
-
-class DefaultTimeGenerator:
-    """Time moves on by 1 at every event (the default)."""
-
-    kind = "default"
-
-    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
-        pass
-
-
-class NormalTimeGenerator:
-    """Time moves on by ``|N(normal_time_mu, normal_time_sigma**2)|`` at every
-    event, and the omega random walk's step grows with it.
-
-    Pass ``'time_generator': 'normal'`` (with ``normal_time_mu`` and
-    ``normal_time_sigma``) in the env args, or an instance of this class as
-    0.1.3.0 took it.
-    """
-
-    kind = "normal"
-
-    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
-        config = config or {}
-        self.normal_time_mu = config.get("normal_time_mu", 0.0)
-        self.normal_time_sigma = config.get("normal_time_sigma", 1.0)
 
 
 def as_configuration(args: Mapping[str, Any] | None) -> Configuration:
@@ -217,11 +194,16 @@ def resolve_env_args(model: str, args: Mapping[str, Any] | None) -> Configuratio
             "env arg 'num_clusters' must divide 'num_products' (the cluster model has equal "
             f"clusters), got num_clusters={merged['num_clusters']} with num_products={merged['num_products']}"
         )
-    generator = merged.get("time_generator")
-    merged["time_generator"] = _time_generator_kind(generator)
+    generator = merged.pop(TIME_GENERATOR_OBJECT, None) or merged.get("time_generator")
+    merged["time_generator"] = time_generator_kind(generator)
+    if not (generator is None or isinstance(generator, str)):
+        merged[TIME_GENERATOR_OBJECT] = generator
     if merged["time_generator"] == "normal":
-        merged.setdefault("normal_time_mu", getattr(generator, "normal_time_mu", 0.0))
-        merged.setdefault("normal_time_sigma", getattr(generator, "normal_time_sigma", 1.0))
+        # An object's own parameters win, as in 0.1.3.0, where the env never read the args'.
+        for name, default in (("normal_time_mu", 0.0), ("normal_time_sigma", 1.0)):
+            if isinstance(generator, NormalTimeGenerator):
+                merged[name] = getattr(generator, name)
+            merged.setdefault(name, default)
     if "normal_time_mu" in merged:
         _check_real(merged, "normal_time_mu", -MAX_SCALE, MAX_SCALE)
     if "normal_time_sigma" in merged:
@@ -233,7 +215,7 @@ def resolve_env_args(model: str, args: Mapping[str, Any] | None) -> Configuratio
 
 
 def _warn_unknown(model: str, merged: Mapping[str, Any]) -> None:
-    known = set(defaults_for(model)) | set(OPTIONAL_ARGS)
+    known = set(defaults_for(model)) | set(OPTIONAL_ARGS) | {TIME_GENERATOR_OBJECT}
     for key in merged:
         if key in known:
             continue
@@ -291,19 +273,6 @@ def _check_row(args: Mapping[str, Any], state: str, total: float, terms: str) ->
             f"the {state} row of the transition matrix sums above 1: {terms} = {total!r}; "
             "lower these probabilities"
         )
-
-
-def _time_generator_kind(value: Any) -> str:
-    # Accept 0.1.3.0-style generator objects as well as names.
-    kind = getattr(value, "kind", value)
-    if kind is None:
-        return "default"
-    if not isinstance(kind, str) or kind not in _TIME_GENERATORS:
-        raise ValueError(
-            f"env arg 'time_generator' must be one of {_TIME_GENERATORS} or a "
-            f"recogym time generator, got {value!r}"
-        )
-    return kind
 
 
 # Checks importable from here before they moved to recogym._checks.

@@ -2,42 +2,59 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple, SupportsInt
 
 import numpy as np
 
 from ._checks import check_action, is_real
 
-__all__ = ["Session", "Action", "Context", "UserBatch", "as_action"]
+__all__ = ["Session", "Action", "Context", "DefaultContext", "Observation", "OrganicSessions", "UserBatch",
+           "as_action"]
 
 
 class Context:
-    """When and for whom an observation was made (0.1.3.0's ``DefaultContext``)."""
+    """When and for whom an observation was made: ``time()`` and ``user()``.
 
-    __slots__ = ("_time", "_user")
+    0.1.3.0 had an abstract ``Context`` and a concrete ``DefaultContext``;
+    here both take ``(time, user)``, and subclasses may override the two
+    methods instead.
+    """
 
-    def __init__(self, time: float, user: int) -> None:
-        self._time = time
-        self._user = user
+    __slots__ = ("current_time", "current_user_id")
+
+    def __init__(self, time: float = 0.0, user: int = 0) -> None:
+        self.current_time = time
+        self.current_user_id = user
 
     def time(self) -> float:
         """The time of the observation within the user's timeline."""
-        return self._time
+        return self.current_time
 
     def user(self) -> int:
         """The user's id."""
-        return self._user
+        return self.current_user_id
 
     def __repr__(self) -> str:
-        return f"Context(time={self._time!r}, user={self._user!r})"
+        return f"{type(self).__name__}(time={self.current_time!r}, user={self.current_user_id!r})"
+
+    def __reduce__(self) -> tuple[type[Context], tuple[float, int]]:
+        return (type(self), (self.current_time, self.current_user_id))
+
+
+class DefaultContext(Context):
+    """0.1.3.0's name of :class:`Context` (``DefaultContext(current_time, current_user_id)``)."""
+
+    __slots__ = ()
 
 
 class Session(list[tuple[str, int]]):
     """An organic session: a list of ``('pageview', product)`` events.
 
-    The env returns a Session as the observation whenever the user viewed
-    products since the last step, and ``None`` otherwise.
+    It is what the env returns as the observation at every step, empty when
+    the user viewed nothing since the last step. It is also 0.1.3.0's
+    ``Observation``: :meth:`sessions` lists the views as dicts and
+    :meth:`context` tells the env's time and the user.
 
     Attributes
     ----------
@@ -45,25 +62,78 @@ class Session(list[tuple[str, int]]):
         The time of each view.
     user : int
         The user's id.
+    context_time : float or None
+        The env's time when it returned this observation (None: the time of
+        the last view, or 0).
     """
 
-    __slots__ = ("times", "user")
+    __slots__ = ("times", "user", "context_time")
 
-    def __init__(self, views: Iterable[SupportsInt] = (), times: Iterable[float] = (), user: int = 0) -> None:
+    def __init__(self, views: Iterable[SupportsInt] = (), times: Iterable[float] = (), user: int = 0,
+                 context_time: float | None = None) -> None:
         super().__init__(("pageview", int(view)) for view in views)
         self.times = list(times)
         self.user = user
+        self.context_time = context_time
 
     def get_views(self) -> list[int]:
         """The viewed products, in order."""
         return [product for _, product in self]
 
     def context(self) -> Context:
-        """The time of the last view and the user, as 0.1.3.0's observations had."""
+        """The env's time when the observation was made, and the user
+        (0.1.3.0's ``observation.context()``)."""
+        if self.context_time is not None:
+            return Context(self.context_time, self.user)
         return Context(self.times[-1] if self.times else 0.0, self.user)
 
-    def __reduce__(self) -> tuple[type[Session], tuple[list[int], list[float], int]]:
-        return (Session, (self.get_views(), self.times, self.user))
+    def sessions(self) -> list[dict[str, Any]]:
+        """The views as 0.1.3.0's ``observation.sessions()`` listed them:
+        dicts with the time ``t``, the user ``u``, ``z='pageview'`` and the
+        product ``v``."""
+        times = self.times if len(self.times) == len(self) else [math.nan] * len(self)
+        return [{"t": time, "u": self.user, "z": "pageview", "v": product}
+                for time, (_, product) in zip(times, self)]
+
+    def __reduce__(self) -> tuple[type[Session], tuple[list[int], list[float], int, float | None]]:
+        return (Session, (self.get_views(), self.times, self.user, self.context_time))
+
+
+class OrganicSessions(list[dict[str, Any]]):
+    """0.1.3.0's list of view dicts (``t``, ``u``, ``z``, ``v``), built with
+    :meth:`next`, for code that assembles observations itself."""
+
+    def next(self, context: Context, product: SupportsInt) -> None:
+        """Append a view of ``product`` at ``context``'s time and user."""
+        self.append({"t": context.time(), "u": context.user(), "z": "pageview", "v": product})
+
+    def get_type(self) -> str:
+        return "organic"
+
+    def get_views(self) -> list[int]:
+        """The viewed products, in order."""
+        return [int(event["v"]) for event in self if event["z"] == "pageview"]
+
+
+class Observation(Session):
+    """0.1.3.0's ``Observation(context, sessions)``: a :class:`Session` of the
+    views in ``sessions`` (dicts as :meth:`OrganicSessions.next` makes them),
+    for ``context``'s user and time."""
+
+    __slots__ = ()
+
+    def __init__(self, context: Context, sessions: Iterable[Mapping[str, Any]] | None = None) -> None:
+        events = [event for event in (sessions or ()) if event.get("z", "pageview") == "pageview"]
+        super().__init__([event["v"] for event in events], [event["t"] for event in events], context.user(),
+                         context.time())
+
+    @property
+    def current_context(self) -> Context:
+        return self.context()
+
+    @property
+    def current_sessions(self) -> list[dict[str, Any]]:
+        return self.sessions()
 
 
 class Action(int):

@@ -2,26 +2,34 @@
 ``generate_logs``, as in RecoGym's getting-started notebook."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+import copy
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .._checks import MAX_USER_ID, check_action, check_count, check_seed, check_user_id, check_user_range
+from .._checks import MAX_USER_ID, check_action, check_count, check_seed, check_user_id, check_user_range, is_integer
 from ..logs import LogBuilder, Logs
 from ..model import Simulation
-from ..params import MODEL_IDS, Configuration, resolve_env_args
+from ..model import transition_matrix
+from ..params import TIME_GENERATOR_OBJECT, MODEL_IDS, Configuration, env_0_args, env_1_args, env_args
+from ..params import resolve_env_args
 from ..policies import LoggingPolicy
-from ..session import Action, Session, as_action
+from ..session import Action, OrganicSessions, Session, as_action
+from ..time_generators import DefaultTimeGenerator, NormalTimeGenerator
 from ..sim.simulate import kernel_policy, log_engine, simulate_logs, uses_lockstep
 from ..sim.slots import Slots
 
-__all__ = ["RecoEnv", "RecoEnv0", "RecoEnv1", "make", "ENV_IDS", "MAX_USER_ID"]
+__all__ = ["RecoEnv", "RecoEnv0", "RecoEnv1", "make", "ENV_IDS", "MAX_USER_ID", "AbstractEnv", "env_args",
+           "env_0_args", "env_1_args", "organic", "bandit", "stop"]
 
 ENV_IDS = MODEL_IDS
+
+#: 0.1.3.0's names of the Markov states (``env.state``).
+organic, bandit, stop = 0, 1, 2
 
 
 class RecoEnv:
@@ -39,6 +47,9 @@ class RecoEnv:
         self.config: Configuration | None = None
         self._simulation: Simulation | None = None
         self._in_episode = False
+        self._first_step = True
+        self._logging_agent: Any = None
+        self._user: int | None = None
 
     # -- configuration ---------------------------------------------------
 
@@ -56,7 +67,7 @@ class RecoEnv:
         self._simulation = Simulation.create(self.model, config)
         self.config = config
         self.num_products = config.num_products
-        self._logging_agent = config.get("agent")
+        self.agent = config.get("agent")
         # The uniform logging policy's propensities, as its actions carry them.
         self._uniform_ps = 1.0 / self.num_products
         self._uniform_ps_all = self._uniform_policy() if config.with_ps_all else ()
@@ -67,6 +78,85 @@ class RecoEnv:
         """The configured model this env runs (for building other front ends
         on the same users, such as :class:`~recogym.BatchEnv`)."""
         return self._require_init()
+
+    @property
+    def agent(self) -> Any:
+        """The logging policy of :meth:`step_offline` and :meth:`generate_logs`:
+        an agent, or ``None`` for uniform random (the env arg ``agent``)."""
+        return self._logging_agent
+
+    @agent.setter
+    def agent(self, agent: Any) -> None:
+        if agent is not None and not callable(getattr(agent, "act", None)):
+            raise TypeError(f"env.agent must be None (uniform logging) or an agent with an act() method, "
+                            f"got {agent!r}")
+        self._logging_agent = agent
+
+    # -- 0.1.3.0's attributes, read from the engine ------------------------
+
+    @property
+    def first_step(self) -> bool:
+        """Whether the current user's first step (``step(None)``) is still to come."""
+        return self._first_step
+
+    @property
+    def current_user_id(self) -> int | None:
+        return self._user
+
+    @property
+    def state(self) -> int | None:
+        """The current user's Markov state: :data:`organic` (0), :data:`bandit` (1) or :data:`stop` (2)."""
+        if self._user is None:
+            return None
+        return int(self._slots.markov_state[0])
+
+    @property
+    def state_transition(self) -> np.ndarray:
+        """The organic/bandit/stop chain's 3 x 3 transition matrix."""
+        return transition_matrix(self._require_init().config)
+
+    @property
+    def empty_sessions(self) -> OrganicSessions:
+        return OrganicSessions()
+
+    @property
+    def action_space(self) -> Any:
+        """``gymnasium.spaces.Discrete(num_products)``."""
+        from gymnasium.spaces import Discrete
+
+        return Discrete(self._require_init().num_products)
+
+    @property
+    def time_generator(self) -> Any:
+        """The time generator object: the one given in the env args, else one of the kind they name."""
+        config = self._require_init().config
+        given = config.get(TIME_GENERATOR_OBJECT)
+        if given is not None:
+            return given
+        return NormalTimeGenerator(config) if config.time_generator == "normal" else DefaultTimeGenerator(config)
+
+    @property
+    def product_view(self) -> int:
+        """The product the current user viewed last."""
+        return int(self._slots.last_view[0])
+
+    def rng_state(self) -> Any:
+        """A picklable snapshot of the env's random streams and user counter,
+        for :meth:`set_rng_state` (what ``test_agent(with_cache=True)`` needs
+        to go on as if cached logs had been simulated)."""
+        state = self._slots.engine.state
+        return copy.deepcopy((state["main_stream"], state["time_stream"], self._next_user))
+
+    def set_rng_state(self, snapshot: Any) -> None:
+        """Go on from a snapshot of :meth:`rng_state`, in place."""
+        state = self._slots.engine.state
+        main, clock, next_user = snapshot
+        self._next_user = int(next_user)
+        for stream, saved in ((state["main_stream"], main), (state["time_stream"], clock)):
+            if stream is not None:
+                stream.bit_generator.state = saved.bit_generator.state
+                stream.gauss[:] = saved.gauss
+        self._in_episode = False
 
     def _require_init(self) -> Simulation:
         if self._simulation is None:
@@ -127,7 +217,7 @@ class RecoEnv:
         if self._logging_agent is not None:
             self._logging_agent.reset()
 
-    def step(self, action: int | None) -> tuple[Session | None, int | None, bool, dict[str, Any]]:
+    def step(self, action: int | None) -> tuple[Session, int | None, bool, dict[str, Any]]:
         """Show product ``action`` to the user.
 
         The first step of a user takes ``action=None`` and returns its first
@@ -135,8 +225,9 @@ class RecoEnv:
 
         Returns
         -------
-        observation : Session or None
-            The products viewed since the last step, ``None`` if none.
+        observation : Session
+            The products viewed since the last step (empty if none), with
+            0.1.3.0's ``sessions()`` and ``context()``.
         reward : int or None
             1 if the user clicked ``action``, else 0; ``None`` on the first step.
         done : bool
@@ -147,9 +238,11 @@ class RecoEnv:
         Raises
         ------
         RuntimeError
-            Before :meth:`reset`, or after the user is done (except once for a
-            user who left during their first session, as the notebook's loop
-            does: that step shows nothing, returns reward ``None`` and warns).
+            Before :meth:`reset`, or after the user is done. Legacy mode steps
+            on as 0.1.3.0 does (a click draw, and the user may come back);
+            the default mode allows it once, for a user who left during their
+            first session as the notebook's loop does: that step shows
+            nothing, returns reward ``None`` and warns.
         TypeError, ValueError
             If ``action`` is not an integer in ``[0, num_products)``, or is
             ``None`` after the first step.
@@ -174,27 +267,43 @@ class RecoEnv:
         self._last_observation, self._last_reward = observation, reward
         return observation, reward, self._done, {}
 
-    def _step_after_done(self, action: int | None) -> tuple[None, None, bool, dict[str, Any]]:
+    def _step_after_done(self, action: int | None) -> tuple[Session, int | None, bool, dict[str, Any]]:
         # The notebook's online loop sets done = None after step(None), so it
-        # recommends once to a user who left during their first session. That
-        # one call shows nothing and gets no reward; any other is an error.
+        # recommends once to a user who left during their first session.
+        # 0.1.3.0 then shows the product to the user who left: a click draw
+        # and a step of the chain, which a click turns organic again. Legacy
+        # mode does the same, at any step after done; the default mode shows
+        # nothing, once, and warns.
+        if self._require_init().legacy:
+            reward, _, self._done = self._slots.recommend_one(0, check_action(action, self.num_products))
+            observation = self._session()
+            self._last_observation, self._last_reward = observation, reward
+            return observation, reward, self._done, {}
         if not self._left_on_arrival:
             raise RuntimeError("this user is done: call reset() to start the next user before step()")
         check_action(action, self.num_products)
         self._left_on_arrival = False
         warnings.warn("step() after the user left during their first organic session: nothing was shown; "
                       "check done after step(None)", UserWarning, stacklevel=3)
-        return None, None, True, {}
+        return self._empty_session(), None, True, {}
 
-    def _session(self) -> Session | None:
+    def _session(self) -> Session:
         views, times = self._slots.recorded_session()
-        if not views:
-            return None
-        return Session(views, times, self._user)
+        return Session(views, times, self._user or 0, self.current_time)
 
-    def step_offline(self, *_ignored: Any) -> tuple[Action | None, Session | None, int | None, bool, dict[str, Any]]:
-        """One step under the logging policy: uniform random, or the ``agent``
-        given in the env args.
+    def _empty_session(self) -> Session:
+        return Session((), (), self._user or 0, self.current_time)
+
+    def step_offline(self, observation: Session | None = None, reward: int | None = None,
+                     done: bool | None = None) -> tuple[Action | None, Session, int | None, bool, dict[str, Any] | None]:
+        """One step under the logging policy: uniform random, or the env's
+        :attr:`agent`.
+
+        ``observation``, ``reward`` and ``done`` are what the last step
+        returned (0.1.3.0's signature); left out, the env's own are used. The
+        logging agent acts on them. Once the user is done, a call still draws
+        the logging policy's action, as 0.1.3.0's did, and returns it with an
+        empty observation, reward 0, done and info ``None``.
 
         Returns
         -------
@@ -207,15 +316,17 @@ class RecoEnv:
         self._require_episode("step_offline")
         if self._first_step:
             return (None, *self.step(None))
-        action = self._logging_action()
+        done = self._done if done is None else bool(done)
+        action = self._logging_action(self._last_observation if observation is None else observation,
+                                      self._last_reward if reward is None else reward, done)
+        if done:
+            return action, self._empty_session(), 0, True, None
         return (action, *self.step(int(action)))
 
-    def _logging_action(self) -> Action:
-        if self._done:
-            raise RuntimeError("this user is done: call reset() to start the next user before step_offline()")
+    def _logging_action(self, observation: Session | None, reward: int | None, done: bool) -> Action:
         if self._logging_agent is not None:
-            choice = as_action(self._logging_agent.act(self._last_observation, self._last_reward, self._done),
-                               self.num_products, self._logging_agent)
+            choice = as_action(self._logging_agent.act(observation, reward, done), self.num_products,
+                               self._logging_agent)
             product, ps, ps_all = int(choice), choice.ps, choice.ps_all
         else:
             product, ps, ps_all = self._slots.uniform_action(0), self._uniform_ps, self._uniform_ps_all
@@ -228,17 +339,12 @@ class RecoEnv:
 
     def finish_offline_user(self) -> None:
         """End the current user as 0.1.3.0's offline loops do: in legacy mode
-        the logging policy draws once more after the user's last step, for a
-        log row 0.1.3.0 never shows, so later users meet the same random
-        numbers. In the default mode users do not share a stream, and
-        nothing is drawn."""
-        assert self.config is not None
-        if self.config.rng != "legacy":
-            return
-        if self._logging_agent is not None:
-            self._logging_agent.act(self._last_observation, self._last_reward, True)
-        else:
-            self._slots.uniform_action(0)
+        the logging policy draws once more after the user's last step (the
+        :meth:`step_offline` after done), for a log row 0.1.3.0 never shows,
+        so later users meet the same random numbers. In the default mode
+        users do not share a stream, and nothing is drawn."""
+        if self._require_init().legacy:
+            self.step_offline(self._last_observation, self._last_reward, True)
 
     def _uniform_policy(self) -> np.ndarray:
         policy = np.full(self.num_products, 1.0 / self.num_products)
@@ -358,6 +464,43 @@ class RecoEnv1(RecoEnv):
 
     model = "reco-gym-v1"
 
+    @property
+    def Gamma(self) -> np.ndarray:
+        """The organic embedding of the products, (P, K)."""
+        return np.asarray(self.simulation.static["gamma"])
+
+    @property
+    def mu_organic(self) -> np.ndarray:
+        """The organic popularity of the products, (P, 1)."""
+        return np.asarray(self.simulation.static["mu_organic"]).reshape(-1, 1)
+
+    @property
+    def beta(self) -> np.ndarray:
+        """The bandit embedding of the products, (P, K)."""
+        return np.asarray(self.simulation.static["beta"])
+
+    @property
+    def mu_bandit(self) -> np.ndarray:
+        """The bandit popularity of the products, (P, 1)."""
+        return np.asarray(self.simulation.static["mu_bandit"]).reshape(-1, 1)
+
+    @property
+    def omega(self) -> np.ndarray:
+        """The current user's latent vector, (K, 1) (a copy)."""
+        return np.array(self._slots.engine.state["omega"][0]).reshape(-1, 1)
+
+    def generate_beta(self, number_of_flips: int) -> None:
+        """Make ``beta``/``mu_bandit`` anew from ``Gamma``/``mu_organic`` with
+        ``number_of_flips`` flips of the most similar products, as 0.1.3.0's
+        ``generate_beta``; users and random streams go on."""
+        simulation = self._require_init()
+        limit = simulation.num_products // 2
+        if not is_integer(number_of_flips) or not 0 <= number_of_flips <= limit:
+            raise ValueError(f"number_of_flips swaps pairs of products, so it must be an integer in [0, {limit}], "
+                             f"got {number_of_flips!r}")
+        self._simulation = simulation.flipped(int(number_of_flips))
+        self._slots = Slots(self._simulation, 1, record_views=True, state=self._slots.engine.state)
+
 
 class RecoEnv0(RecoEnv):
     """reco-gym-v0: the cluster user model.
@@ -385,6 +528,24 @@ class RecoEnv0(RecoEnv):
 
     model = "reco-gym-v0"
 
+    @property
+    def product_transition(self) -> np.ndarray:
+        """The organic view transition matrix, (P, P)."""
+        return np.asarray(self.simulation.static["view_transition"])
+
+    @property
+    def phi(self) -> np.ndarray:
+        return np.asarray(self.simulation.static["phi"])
+
+    @property
+    def click_probs(self) -> np.ndarray:
+        """The click probability of each recommendation after each view, (P, P)."""
+        return np.asarray(self.simulation.static["click_table"])
+
+    @property
+    def initial_product_probs(self) -> np.ndarray:
+        return np.full(self.simulation.num_products, 1.0 / self.simulation.num_products)
+
 
 def make(env_id: str) -> RecoEnv:
     """A new, unconfigured env: ``make('reco-gym-v1')`` or ``make('reco-gym-v0')``.
@@ -395,3 +556,7 @@ def make(env_id: str) -> RecoEnv:
     if not isinstance(env_id, str) or env_id not in envs:
         raise ValueError(f"unknown env id {env_id!r}; choose one of {ENV_IDS}")
     return envs[env_id]()
+
+
+#: 0.1.3.0's base class of the envs, by its old name.
+AbstractEnv = RecoEnv

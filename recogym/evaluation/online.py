@@ -8,9 +8,10 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from .._checks import check_count
+from .._version import __version__
 from ..envs.batch import evaluate_batch
 from ..envs.classic import RecoEnv
-from ..session import as_action
+from ..session import Session, as_action
 
 __all__ = ["test_agent", "AgentResult", "ctr_interval"]
 
@@ -50,19 +51,31 @@ def test_agent(
     agent: Any,
     num_offline_users: int = 1000,
     num_online_users: int = 100,
-    num_organic_offline_users: int = 0,
+    num_organic_offline_users: int = 100,
     num_epochs: int = 1,
     epoch_with_random_reset: bool = False,
+    with_cache: bool = False,
 ) -> AgentResult:
     """Train a copy of ``agent`` offline on the env's logging policy, then
-    measure its click-through rate online.
+    measure its click-through rate online (0.1.3.0's arguments and defaults).
 
     Training feeds ``agent.train(observation, action, reward, done)`` user by
-    user; testing calls ``agent.act(observation, reward, done)`` at every
+    user, under the env's logging policy (its ``agent``, else uniform);
+    testing calls ``agent.act(observation, reward, done)`` at every
     impression and counts the clicks of the impressions shown. Each epoch
-    trains a fresh copy of ``agent``; with ``epoch_with_random_reset`` it also
-    uses a copy of the env reseeded with ``random_seed + epoch``. Both phases
-    take the env's next users, so the env passed in moves on.
+    trains a fresh copy of ``agent``; with ``epoch_with_random_reset`` it
+    also uses copies of the env reseeded with ``random_seed + epoch``. With
+    ``with_cache`` the training data is kept in ``~/.reco-gym/cache`` and
+    read back by the next call with the same env, counts and stream
+    position, which then goes on exactly as if it had simulated it.
+
+    In legacy mode this is 0.1.3.0's procedure draw for draw: the logging
+    policy acts once more after each training user (0.1.3.0's phantom
+    action, trained on with reward 0), the online users are those of
+    ``env.generate_logs(num_online_users, agent)``, and their phantom
+    impressions count as misses; with ``epoch_with_random_reset`` it tests
+    on the very users it trained on. The default mode trains and tests on
+    distinct users and counts only what was shown.
 
     Returns
     -------
@@ -73,16 +86,23 @@ def test_agent(
     num_online_users = check_count("num_online_users", num_online_users)
     num_organic_offline_users = check_count("num_organic_offline_users", num_organic_offline_users)
     num_epochs = check_count("num_epochs", num_epochs)
+    legacy = env.simulation.legacy
     start = time.perf_counter()
     clicks = impressions = 0
     for epoch in range(num_epochs):
         trained = copy.deepcopy(agent)
-        epoch_env = env
+        train_env = test_env = env
         if epoch_with_random_reset:
-            epoch_env = copy.deepcopy(env)
-            epoch_env.reset_random_seed(epoch)
-        train_offline(epoch_env, trained, num_offline_users, num_organic_offline_users)
-        epoch_clicks, epoch_impressions = evaluate_online(epoch_env, trained, num_online_users)
+            train_env = test_env = copy.deepcopy(env)
+            train_env.reset_random_seed(epoch)
+            if legacy:  # 0.1.3.0 tests on a second copy reseeded alike: the users it trained on
+                test_env = copy.deepcopy(env)
+                test_env.reset_random_seed(epoch)
+        if with_cache:
+            train_cached(train_env, trained, num_offline_users, num_organic_offline_users)
+        else:
+            train_offline(train_env, trained, num_offline_users, num_organic_offline_users)
+        epoch_clicks, epoch_impressions = evaluate_online(test_env, trained, num_online_users)
         clicks += epoch_clicks
         impressions += epoch_impressions
     return AgentResult(clicks, impressions, time.perf_counter() - start)
@@ -90,40 +110,104 @@ def test_agent(
 
 setattr(test_agent, "__test__", False)  # not a pytest test, despite its name
 
+#: One ``agent.train`` call of offline training, as the cache keeps it:
+#: (views, times, user, context time, action or None, reward, done).
+TrainCall = tuple[list[int], list[float], int, float, Any, Any, bool]
 
-def train_offline(env: RecoEnv, agent: Any, num_offline_users: int, num_organic_offline_users: int = 0) -> None:
-    """Feed ``agent.train`` the logging policy's steps on the env's next users.
 
-    An agent with ``train_logs`` gets the same steps at once, as columnar logs
-    simulated without Python per event.
+def train_offline(env: RecoEnv, agent: Any, num_offline_users: int, num_organic_offline_users: int = 0,
+                  record: list[TrainCall] | None = None) -> None:
+    """Feed ``agent.train`` the logging policy's steps on the env's next users
+    (0.1.3.0's loop in legacy mode, phantom action included).
+
+    An agent with ``train_logs`` under the uniform logging policy gets the
+    same steps at once, as columnar logs simulated without Python per event.
+    ``record`` collects the train calls (for the cache).
     """
-    if hasattr(agent, "train_logs"):
+    legacy = env.simulation.legacy
+    if hasattr(agent, "train_logs") and env.agent is None and not legacy and record is None:
         total = num_organic_offline_users + num_offline_users
         first = env.take_users(total)
         agent.train_logs(env.simulate(num_offline_users, num_organic_offline_users, first_user=first))
         return
-    # An agent without train still meets the same users, so the online users that follow do not change.
-    train = getattr(agent, "train", lambda *step: None)
-    for user in tqdm(range(num_organic_offline_users + num_offline_users), desc="Training", disable=None,
-                     leave=False):
-        env.reset()
-        _, observation, _, done, _ = env.step_offline()
-        if user >= num_organic_offline_users:
-            while not done:
-                action, next_observation, reward, done, _ = env.step_offline()
-                train(observation, action, reward, False)
-                observation = next_observation
-            env.finish_offline_user()
-        train(observation, None, None, True)
+    agent_train = getattr(agent, "train", lambda *step: None)
+
+    def train(observation: Session, action: Any, reward: Any, done: bool) -> None:
+        if record is not None:
+            record.append((observation.get_views(), list(observation.times), observation.user,
+                           observation.context().time(), action, reward, done))
+        agent_train(observation, action, reward, done)
+
+    first = env.take_users(num_organic_offline_users + num_offline_users)
+    for user in tqdm(range(first, first + num_organic_offline_users + num_offline_users), desc="Training",
+                     disable=None, leave=False):
+        env.reset(user)
+        _, observation, reward, done, _ = env.step_offline()
+        if user < first + num_organic_offline_users:
+            train(observation, None, None, True)
+            continue
+        while not done:
+            action, next_observation, reward, done, _ = env.step_offline(observation, reward, done)
+            train(observation, action, reward, False)
+            observation = next_observation
+        if legacy:  # 0.1.3.0's phantom action, trained on with reward 0
+            action, _, reward, done, _ = env.step_offline(observation, reward, done)
+            train(observation, action, reward, True)
+        else:
+            train(observation, None, None, True)
+
+
+def train_cached(env: RecoEnv, agent: Any, num_offline_users: int, num_organic_offline_users: int = 0) -> None:
+    """:func:`train_offline` through the on-disk cache of ``test_agent(with_cache=True)``."""
+    import hashlib
+    import os
+    import pickle
+    from pathlib import Path
+
+    before = env.rng_state()
+    config = sorted((key, value if isinstance(value, (int, float, str, bool, type(None))) else type(value).__name__)
+                    for key, value in env.simulation.config.items())
+    key = repr((__version__, env.model, config, env.simulation.epoch, num_organic_offline_users,
+                num_offline_users, type(env.agent).__name__, type(agent).__name__ if hasattr(agent, "train_logs")
+                else "train", hashlib.sha1(pickle.dumps(before)).hexdigest()))
+    path = Path.home() / ".reco-gym" / "cache" / f"{hashlib.sha1(key.encode()).hexdigest()}.pkl"
+    if path.exists():
+        with path.open("rb") as handle:
+            calls, after = pickle.load(handle)
+        env.set_rng_state(after)
+    else:
+        calls = []
+        train_offline(env, _Recorder(), num_offline_users, num_organic_offline_users, record=calls)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.partial")
+        with partial.open("wb") as handle:
+            pickle.dump((calls, env.rng_state()), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(partial, path)  # whole or not at all
+    agent_train = getattr(agent, "train", lambda *step: None)
+    for views, times, user, context_time, action, reward, done in calls:
+        agent_train(Session(views, times, user, context_time), action, reward, done)
+
+
+class _Recorder:
+    """Stands for the agent while the cache records its training calls."""
+
+    def train(self, *step: Any) -> None:
+        pass
 
 
 def evaluate_online(env: RecoEnv, agent: Any, num_users: int) -> tuple[int, int]:
     """Clicks and impressions of ``agent.act`` on the env's next users.
 
     In the default random-number mode an agent with ``act_batch`` is run on
-    all users at once in the batch env, which gives the same clicks.
+    all users at once in the batch env, which gives the same clicks. In
+    legacy mode the users are 0.1.3.0's: those of ``generate_logs`` with the
+    agent, whose phantom impression after each user counts as a miss.
     """
-    if hasattr(agent, "act_batch") and not env.simulation.legacy:
+    if env.simulation.legacy:
+        logs = env.generate_logs(num_users, agent=agent)
+        shown = logs["c"].dropna()
+        return int(shown.sum()), len(shown) + num_users
+    if hasattr(agent, "act_batch"):
         return evaluate_batch(env, agent, num_users, first_user=env.take_users(num_users))
     clicks = impressions = 0
     num_products = env.num_products

@@ -61,7 +61,7 @@ def uses_lockstep(simulation: Simulation) -> bool:
     """Whether users run in lockstep: computing the logits of many users a
     block of products at a time reads each block of Gamma once for all of
     them, which pays when Gamma does not fit in cache."""
-    if simulation.model != "reco-gym-v1" or simulation.legacy:
+    if simulation.model != "reco-gym-v1" or simulation.legacy or simulation.config.time_generator == "custom":
         return False
     return bool(simulation.num_products * simulation.config.K * 8 >= LOCKSTEP_MIN_GAMMA_BYTES)
 

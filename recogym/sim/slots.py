@@ -6,6 +6,8 @@ the front ends check them first (:mod:`recogym._checks`).
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .. import _core
@@ -32,12 +34,15 @@ class Slots:
     record_views : bool
         Record every view of a step, in order (:meth:`recorded_views`): what
         the classic env's sessions are made of.
+    state : dict, optional
+        The state of an engine of the same shapes to go on from (its users
+        and random streams), for a changed model.
     """
 
     def __init__(self, simulation: Simulation, num_slots: int = 1, *, count_views: bool = False,
-                 count_steps: bool = False, record_views: bool = False) -> None:
+                 count_steps: bool = False, record_views: bool = False, state: dict[str, Any] | None = None) -> None:
         self.simulation = simulation
-        self.engine = simulation.engine(num_slots, count_views=count_views, count_steps=count_steps)
+        self.engine = simulation.engine(num_slots, count_views=count_views, count_steps=count_steps, state=state)
         self.num_slots = num_slots
         self.num_products = simulation.num_products
         self.record_views = record_views

@@ -61,11 +61,10 @@ def test_step_sequences_match_0_1_3_0(path):
             assert reward == step["reward"]
             assert done == step["done"]
             assert info == {}
-            if step["views"]:
-                assert observation.get_views() == step["views"]
-                assert observation.times == step["times"]
-            else:
-                assert observation is None
+            assert observation.get_views() == step["views"]
+            assert observation.times == step["times"]
+            assert [session["v"] for session in observation.sessions()] == step["views"]
+            assert observation.context().time() == step["context_time"]
 
 
 def test_step_offline_matches_0_1_3_0():
@@ -80,4 +79,5 @@ def test_step_offline_matches_0_1_3_0():
                 assert action.ps == step["ps"]
             assert reward == step["reward"]
             assert done == step["done"]
-            assert (observation.get_views() if observation is not None else []) == step["views"]
+            assert observation.get_views() == step["views"]
+            assert observation.context().time() == step["context_time"]

@@ -57,10 +57,11 @@ def test_first_step_and_observations(make_env):
         while not done:
             observation, reward, done, _ = env.step(3)
             assert reward in (0, 1)
-            saw_none |= observation is None
+            assert isinstance(observation, Session)  # never None: empty when nothing was viewed
+            saw_none |= not observation
             saw_click |= reward == 1
             if reward == 1 and not done:
-                assert observation is not None  # a click always leads to views
+                assert observation  # a click always leads to views
     assert saw_none and saw_click
 
 
@@ -212,7 +213,9 @@ def test_notebook_step_after_first_session_leave_warns_once(make_env):
     env.reset()
     assert env.step(None)[2] is True
     with pytest.warns(UserWarning, match="first organic session"):
-        assert env.step(4) == (None, None, True, {})
+        observation, reward, done, info = env.step(4)
+    assert (observation, reward, done, info) == ([], None, True, {})
+    assert observation.sessions() == [] and observation.context().user() == 0
     with pytest.raises(RuntimeError, match="reset"):
         env.step(4)
 

@@ -77,7 +77,7 @@ def test_agents_meet_the_users_test_agent_shows_them(make_env):
     agents = {"popularity": PopularityAgent(), "random": RandomAgent(), "act only": ActOnly()}
     result = compare({"num_products": 10}, agents, 300, 5, **SMALL)
     for name in ("popularity", "random"):
-        expected = recogym.test_agent(make_env(random_seed=5), agents[name], 200, 300)
+        expected = recogym.test_agent(make_env(random_seed=5), agents[name], 200, 300, 0)
         row = result.table.set_index("agent").loc[name]
         assert (row["clicks"], row["impressions"]) == (expected.clicks, expected.impressions)
         assert (row["median"], row["q0.025"], row["q0.975"]) == tuple(expected)
