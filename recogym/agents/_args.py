@@ -2,13 +2,15 @@
 :mod:`recogym._checks` applied to ``agent arg 'name'``."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .. import _checks
+from ..params import OPTIONAL_ARGS, env_0_args, env_1_args
 
 __all__ = ["with_defaults", "check_probability", "check_positive", "check_non_negative", "check_positive_integer",
-           "check_flag", "check_mf_settings"]
+           "check_flag", "check_mf_settings", "check_known_args"]
 
 
 def with_defaults(defaults: Mapping[str, Any], config: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -57,3 +59,25 @@ def check_mf_settings(config: Mapping[str, Any]) -> tuple[int, float, int, float
         check_positive_integer(config, "num_steps"),
         check_non_negative(config, "l2_regularisation"),
     )
+
+
+def check_known_args(config: Mapping[str, Any], allowed: Iterable[str], agent: str) -> None:
+    """Refuse a key of ``config`` that is neither one of ``allowed`` nor an
+    env arg, naming it, the closest allowed one and all of them.
+
+    Env args pass because 0.1.3.0's notebooks built one config for the env
+    and the agent (``Configuration({**env_1_args, **logreg_poly_args})``).
+
+    Raises
+    ------
+    ValueError
+    """
+    allowed = sorted(set(allowed))
+    env_args = set(env_0_args) | set(env_1_args) | set(OPTIONAL_ARGS)
+    unknown = [key for key in config if key not in allowed and key not in env_args]
+    if unknown:
+        key = unknown[0]
+        nearest = difflib.get_close_matches(str(key), allowed, n=1)
+        hint = f" (did you mean {nearest[0]!r}?)" if nearest else ""
+        raise ValueError(f"unknown agent arg {key!r} for {agent}{hint}; allowed: {', '.join(allowed)}, "
+                         f"or any env arg")

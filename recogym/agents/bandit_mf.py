@@ -12,7 +12,7 @@ from ._optional import require
 from ._policy import greedy, per_last_view
 from .base import UserBatch
 from .features import impressions
-from .model_based import ModelBasedAgent
+from .model_based import LogFittedAgent
 
 if TYPE_CHECKING:  # torch is imported only when the agent trains or acts
     from ._torch_models import ViewActionMF
@@ -32,7 +32,7 @@ bandit_mf_square_args = {
 }
 
 
-class BanditMFSquare(ModelBasedAgent):
+class BanditMFSquare(LogFittedAgent):
     """Recommends the action with the highest click logit after the user's
     last view, in a matrix factorisation of the (last view, action) clicks.
 

@@ -12,41 +12,83 @@ from ..logs import LogBuilder, Logs
 from ..params import Configuration, as_configuration
 from ..session import Action, Session, UserBatch
 
-__all__ = ["Agent", "BatchAgent", "UserBatch", "keyed_uniform"]
+__all__ = ["Agent", "BatchAgent", "UserBatch", "context_of", "keyed_uniform"]
 
 
 class Agent:
     """Base class of agents: learn with :meth:`train`, recommend with :meth:`act`.
 
+    This is also 0.1.3.0's ``recogym.agents.abstract.Agent``: third-party
+    agents subclass it, keep their arguments in ``self.config`` and build
+    their action as ``{**super().act(observation, reward, done), 'a': ...,
+    'ps': ...}``.
+
     Parameters
     ----------
-    config : dict or Configuration
-        The agent's arguments; at least ``num_products``.
+    config : dict or Configuration, optional
+        The agent's arguments. ``num_products``, if given, must be an
+        integer >= 1 and is also kept as ``self.num_products``
+        (:class:`BatchAgent` requires it; 0.1.3.0's ``Agent`` required
+        nothing).
+
+    Raises
+    ------
+    TypeError
+        If ``config`` is neither a mapping nor None.
+    ValueError
+        If ``num_products`` is given and is not an integer >= 1.
 
     Notes
     -----
     ``train(observation, action, reward, done)`` receives the organic session
-    seen before ``action`` (or ``None``), the action the logging policy took (an
+    seen before ``action``, the action the logging policy took (an
     :class:`~recogym.Action`: an ``int`` whose ``ps`` attribute is its
     propensity, ``None`` when the user ended without one), and its click.
     """
 
+    num_products: int
+
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
+        if config is not None and not isinstance(config, Mapping):
+            raise TypeError(f"agent config must be a dict or Configuration, got {type(config).__name__}")
         self.config: Configuration = as_configuration(config)
-        num_products: Any = self.config.get("num_products")
-        if not is_integer(num_products) or num_products < 1:
-            raise ValueError(f"agent arg 'num_products' must be an integer >= 1, got {num_products!r}")
-        self.num_products = int(num_products)
+        if "num_products" in self.config:
+            num_products: Any = self.config["num_products"]
+            if not is_integer(num_products) or num_products < 1:
+                raise ValueError(f"agent arg 'num_products' must be an integer >= 1, got {num_products!r}")
+            # A subclass may define num_products as a read-only property of its own.
+            if not isinstance(getattr(type(self), "num_products", None), property):
+                self.num_products = int(num_products)
 
-    def act(self, observation: Session | None, reward: int | None, done: bool) -> Action | int:
-        """The product to recommend now."""
-        raise NotImplementedError
+    def act(self, observation: Any, reward: int | None, done: bool) -> Any:
+        """When and for whom this action is: 0.1.3.0's ``{'t': time, 'u': user}``.
 
-    def train(self, observation: Session | None, action: Action | None, reward: int | None, done: bool) -> None:
+        Subclasses return the product to recommend: an ``int``, an
+        :class:`~recogym.Action`, or this dict completed with ``'a'``,
+        ``'ps'`` (and ``'ps-a'``), as 0.1.3.0's agents did.
+
+        Returns
+        -------
+        dict
+            ``{'t': observation.context().time(), 'u': observation.context().user()}``;
+            empty for an observation of ``None`` (which has no context).
+        """
+        return context_of(observation)
+
+    def train(self, observation: Any, action: Any, reward: int | None, done: bool) -> None:
         """Learn from one logged step; the default learns nothing."""
 
     def reset(self) -> None:
         """Forget the current user; called when a new user starts."""
+
+
+def context_of(observation: Any) -> dict[str, Any]:
+    """``{'t', 'u'}`` of ``observation.context()``, the head of 0.1.3.0's
+    action dicts; ``{}`` for ``None``."""
+    if observation is None:
+        return {}
+    context = observation.context()
+    return {"t": context.time(), "u": context.user()}
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -118,6 +160,8 @@ class BatchAgent(Agent):
 
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
         super().__init__(config)
+        if "num_products" not in self.config:
+            raise ValueError("agent arg 'num_products' must be an integer >= 1, got None")
         self.random_seed = self.config.get("random_seed", 0)
         self.with_ps_all = bool(self.config.get("with_ps_all", False))
         self._pending = LogBuilder()

@@ -12,7 +12,7 @@ from ._optional import require
 from ._policy import greedy
 from .base import UserBatch
 from .features import impression_features
-from .model_based import ModelBasedAgent
+from .model_based import LogFittedAgent
 
 __all__ = ["LogregMulticlassIpsAgent", "logreg_multiclass_ips_args"]
 
@@ -27,7 +27,7 @@ logreg_multiclass_ips_args = {
 }
 
 
-class LogregMulticlassIpsAgent(ModelBasedAgent):
+class LogregMulticlassIpsAgent(LogFittedAgent):
     """Predicts, from the user's view counts, which product would be clicked.
 
     A multinomial logistic regression (scikit-learn's ``LogisticRegression``)

@@ -1,4 +1,11 @@
-"""Agents whose model is fitted on every log they were given."""
+"""Agents whose model is fitted on every log they were given.
+
+recogym's own model agents (``LogregPolyAgent``, ``LogregMulticlassIpsAgent``,
+``BanditMFSquare``, ``OrganicMFSquare``, ``NnIpsAgent``) are built on
+:class:`LogFittedAgent`. It was called ``ModelBasedAgent`` before
+recogym took 0.1.3.0's own ``ModelBasedAgent(config, model_builder)``
+back (:mod:`recogym.agents.abstract`), which third-party agents subclass.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -6,11 +13,11 @@ import numpy as np
 from ..logs import LOG_COLUMNS, Logs
 from .base import BatchAgent
 
-__all__ = ["ModelBasedAgent"]
+__all__ = ["LogFittedAgent"]
 
 
-class ModelBasedAgent(BatchAgent):
-    """A :class:`BatchAgent` that fits a model, as 0.1.3.0's ``ModelBasedAgent``.
+class LogFittedAgent(BatchAgent):
+    """A :class:`BatchAgent` that fits a model on all the logs it was given.
 
     Each :meth:`train_logs` call refits the model on all the logs seen so far:
     ``train_logs(a)`` then ``train_logs(b)`` leaves the agent as one call on

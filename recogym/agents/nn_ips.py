@@ -12,7 +12,7 @@ from ._optional import require
 from ._policy import greedy
 from .base import UserBatch
 from .features import impression_features
-from .model_based import ModelBasedAgent
+from .model_based import LogFittedAgent
 
 if TYPE_CHECKING:  # torch is imported only when the agent trains or acts
     from ._torch_models import IpsPolicyNet
@@ -35,7 +35,7 @@ nn_ips_args = {
 }
 
 
-class NnIpsAgent(ModelBasedAgent):
+class NnIpsAgent(LogFittedAgent):
     """A policy network trained to earn the most clicks by counterfactual risk
     minimisation on the logs.
 

@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy import sparse
 
 from ..logs import Logs
@@ -13,13 +14,68 @@ from ._policy import greedy, per_last_view
 from .base import BatchAgent, UserBatch
 from .features import organic_sessions
 
-__all__ = ["OrganicCount", "organic_count_args"]
+__all__ = ["OrganicCount", "organic_count_args", "to_categorical"]
 
 organic_count_args = {
     "num_products": 10,
     "random_seed": 42,
     "with_ps_all": False,
 }
+
+
+def to_categorical(y: npt.ArrayLike, num_classes: int | None = None, dtype: npt.DTypeLike = "float32") -> np.ndarray:
+    """One-hot encoding of class numbers, as Keras' ``to_categorical``.
+
+    0.1.3.0's ``organic_count`` module carried this copy of Keras'
+    function, and notebooks import it from there
+    (``to_categorical(views, P).sum(0)`` counts a user's views).
+
+    Parameters
+    ----------
+    y : array_like of int
+        Class numbers in ``[0, num_classes)``; floats are truncated to int,
+        as Keras does.
+    num_classes : int, optional
+        Defaults to ``max(y) + 1``.
+    dtype : dtype
+        Of the result; ``'float32'`` as in Keras.
+
+    Returns
+    -------
+    ndarray
+        ``y``'s shape plus a last axis of ``num_classes``, a trailing axis of
+        size 1 being dropped first (a column vector gives a matrix).
+
+    Raises
+    ------
+    ValueError
+        If a class number is outside ``[0, num_classes)`` (Keras' copy
+        wrapped a negative one round to the last classes), or ``y`` is empty
+        and ``num_classes`` is not given.
+
+    Examples
+    --------
+    >>> to_categorical([0, 2, 1], 3)
+    array([[1., 0., 0.],
+           [0., 0., 1.],
+           [0., 1., 0.]], dtype=float32)
+    """
+    classes = np.array(y, dtype=int)
+    shape = classes.shape
+    if len(shape) > 1 and shape[-1] == 1:
+        shape = shape[:-1]
+    classes = classes.ravel()
+    if not num_classes:
+        if not len(classes):
+            raise ValueError("to_categorical: y is empty, so num_classes must be given")
+        num_classes = int(classes.max()) + 1
+    if len(classes) and (classes.min() < 0 or classes.max() >= num_classes):
+        bad = classes[(classes < 0) | (classes >= num_classes)][0]
+        raise ValueError(f"to_categorical: y must hold class numbers in [0, num_classes) = [0, {num_classes}), "
+                         f"got {bad}")
+    categorical = np.zeros((len(classes), num_classes), dtype=dtype)
+    categorical[np.arange(len(classes)), classes] = 1
+    return categorical.reshape(shape + (num_classes,))
 
 
 class OrganicCount(BatchAgent):

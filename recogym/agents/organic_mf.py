@@ -12,7 +12,7 @@ from ._optional import require
 from ._policy import greedy, per_last_view
 from .base import UserBatch
 from .features import organic_sessions
-from .model_based import ModelBasedAgent
+from .model_based import LogFittedAgent
 
 if TYPE_CHECKING:  # torch is imported only when the agent trains or acts
     from ._torch_models import NextViewMF
@@ -32,7 +32,7 @@ organic_mf_square_args = {
 }
 
 
-class OrganicMFSquare(ModelBasedAgent):
+class OrganicMFSquare(LogFittedAgent):
     """Recommends the product most likely to be viewed next after the user's
     last view.
 
