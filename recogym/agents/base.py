@@ -12,7 +12,7 @@ from ..logs import LogBuilder, Logs
 from ..params import Configuration, as_configuration
 from ..session import Action, Session, UserBatch
 
-__all__ = ["Agent", "BatchAgent", "UserBatch", "context_of", "keyed_uniform"]
+__all__ = ["Agent", "BatchAgent", "UserBatch", "context_of", "keyed_uniform", "use_legacy_draws"]
 
 
 class Agent:
@@ -156,7 +156,18 @@ class BatchAgent(Agent):
       learning from :meth:`~recogym.RecoEnv.simulate` logs give the same agent;
     * every action carries its propensity, and the whole vector with
       ``with_ps_all``.
+
+    With :attr:`legacy_draws` (on when the config has ``rng='legacy'``, or
+    through :func:`use_legacy_draws`) the agent draws instead as 0.1.3.0's
+    agent of the same name did, from its own
+    ``numpy.random.RandomState(random_seed)``, user after user, in that
+    agent's pattern (:meth:`legacy_draw`); the propensities it reports stay
+    its policy's.
     """
+
+    #: Draw as 0.1.3.0 did (see :meth:`legacy_draw`) rather than by keyed uniforms.
+    legacy_draws: bool = False
+    _legacy_rng: np.random.RandomState | None = None
 
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
         super().__init__(config)
@@ -164,6 +175,8 @@ class BatchAgent(Agent):
             raise ValueError("agent arg 'num_products' must be an integer >= 1, got None")
         self.random_seed = self.config.get("random_seed", 0)
         self.with_ps_all = bool(self.config.get("with_ps_all", False))
+        # 0.1.3.0's notebooks build agents from the env's args, rng included.
+        self.legacy_draws = self.config.get("rng") == "legacy"
         self._pending = LogBuilder()
         self._trained_user: int | None = None
         self.reset()
@@ -182,12 +195,52 @@ class BatchAgent(Agent):
     def draw(self, batch: UserBatch, probabilities: np.ndarray) -> np.ndarray:
         """One product per user of ``batch`` from the policy's
         ``probabilities``, by inverse CDF of a uniform keyed by (seed, user,
-        step)."""
+        step); with :attr:`legacy_draws`, by :meth:`legacy_draw`."""
+        if self.legacy_draws:
+            return self.legacy_draw(batch, probabilities)
         if len(batch.user_ids) == 1:  # one user: skip the array arithmetic
             uniforms = np.array([keyed_uniform_one(self.random_seed, int(batch.user_ids[0]), int(batch.steps[0]))])
         else:
             uniforms = keyed_uniform(self.random_seed, batch.user_ids, batch.steps)
         return choose(probabilities, uniforms)
+
+    def legacy_draw(self, batch: UserBatch, probabilities: np.ndarray) -> np.ndarray:
+        """0.1.3.0's draw, one user after another in the batch's order:
+        ``rng.choice(num_products, p=row)`` from :meth:`legacy_rng`, as its
+        agents that sample their policy did (``select_randomly``).
+
+        Agents whose 0.1.3.0 counterpart drew otherwise override this. A
+        deterministic policy (one-hot rows) gives its product whatever the
+        draw, so agents that took an argmax in 0.1.3.0 act alike here.
+        """
+        rng = self.legacy_rng()
+        return np.array([rng.choice(self.num_products, p=row) for row in probabilities], dtype=np.int64)
+
+    def legacy_rng(self) -> np.random.RandomState:
+        """The agent's own ``RandomState(random_seed)`` of legacy draws.
+
+        It is made at the first legacy draw, so copies of an agent that has
+        not drawn yet (``test_agent`` trains a deepcopy per epoch) start
+        alike, as 0.1.3.0's copies did; ``reset`` keeps it.
+
+        Raises
+        ------
+        ValueError
+            If ``random_seed`` is not an integer in [0, 2**32 - 1], which
+            ``RandomState`` needs.
+        """
+        if self._legacy_rng is None:
+            seed: Any = self.random_seed
+            if not is_integer(seed) or not 0 <= seed <= 2**32 - 1:
+                raise ValueError(f"agent arg 'random_seed' must be an integer in [0, 2**32 - 1] for 0.1.3.0's "
+                                 f"draws (rng='legacy'), got {seed!r}")
+            self._legacy_rng = np.random.RandomState(int(seed))
+        return self._legacy_rng
+
+    def set_legacy_draws(self, legacy: bool = True) -> None:
+        """Switch :attr:`legacy_draws` on or off (agents that wrap another
+        switch it too)."""
+        self.legacy_draws = bool(legacy)
 
     def act_batch(self, batch: UserBatch) -> tuple[np.ndarray, np.ndarray]:
         """Products for every user of ``batch`` and their propensities."""
@@ -251,3 +304,22 @@ class BatchAgent(Agent):
         if self._pending.rows:
             logs, self._pending = self._pending.build(), LogBuilder()
             self.train_logs(logs)
+
+
+def use_legacy_draws(agent: Any) -> None:
+    """Make ``agent`` draw its recommendations as 0.1.3.0's agents did.
+
+    The legacy env layer calls this on the agents it drives, so that
+    ``test_agent`` and the notebooks' loops on an ``rng='legacy'`` env give
+    0.1.3.0's numbers draw for draw: a :class:`BatchAgent` then draws from
+    its own ``RandomState(random_seed)`` in its 0.1.3.0 counterpart's
+    pattern (:meth:`BatchAgent.legacy_draw`). Any other agent (a notebook's
+    own class) is left as it is: its draws are its own.
+
+    Parameters
+    ----------
+    agent : object
+        An agent; ``None`` is allowed and ignored.
+    """
+    if isinstance(agent, BatchAgent):
+        agent.set_legacy_draws(True)

@@ -42,6 +42,14 @@ class EpsilonGreedy(BatchAgent):
     Where exploration has nothing left to choose (one product), it keeps the
     agent's product.
 
+    With ``legacy_draws`` (``rng='legacy'``; it switches the wrapped agent's
+    on too) it draws as 0.1.3.0 did: the wrapped agent draws its product
+    from its own RandomState, then this agent's ``RandomState(random_seed)``
+    draws the coin ``rng.choice([True, False], p=[epsilon, 1 - epsilon])``
+    and, when exploring, ``rng.choice(num_products, p=explore)``.
+    ``epsilon_select_worse`` weighs ``1 -`` the wrapped agent's policy,
+    where 0.1.3.0 took its ``ps-a`` (the same for a deterministic agent).
+
     Parameters
     ----------
     config : dict or Configuration
@@ -68,6 +76,8 @@ class EpsilonGreedy(BatchAgent):
                              f"agent's ({agent.num_products})")
         super().__init__(config)
         self.agent = agent
+        if self.legacy_draws:
+            agent.set_legacy_draws(True)
         self.epsilon = check_probability(self.config, "epsilon")
         self.epsilon_pure_new = check_flag(self.config, "epsilon_pure_new")
         self.epsilon_select_worse = check_flag(self.config, "epsilon_select_worse")
@@ -104,6 +114,9 @@ class EpsilonGreedy(BatchAgent):
         weights = self._explore_weights(followed)
         if self.epsilon_pure_new:
             weights[rows, greedy] = 0.0
+        if self.legacy_draws:
+            actions, explored = self._legacy_explore(greedy, weights)
+            return actions, self._mixture(followed)[rows, actions], explored
         # Where nothing else is left to explore, the wrapper keeps the agent's product.
         can_explore = weights.sum(axis=1) > 0
         coin = keyed_uniform(self.random_seed + _COIN_STREAM, batch.user_ids, batch.steps) < self.epsilon
@@ -112,6 +125,23 @@ class EpsilonGreedy(BatchAgent):
         alternative = choose(explore, keyed_uniform(self.random_seed + _EXPLORE_STREAM, batch.user_ids, batch.steps))
         actions = np.where(explored, alternative, greedy)
         return actions, self._mixture(followed)[rows, actions], explored
+
+    def _legacy_explore(self, greedy: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """0.1.3.0's coin and explored product, user after user, from this
+        agent's own RandomState (the wrapped agent draws from its own, so
+        the order between the two does not matter)."""
+        rng = self.legacy_rng()
+        actions, explored = greedy.copy(), np.zeros(len(greedy), dtype=bool)
+        for row, row_weights in enumerate(weights):
+            # 0.1.3.0 failed (0 / 0) where nothing is left to explore; the agent's product stays.
+            if rng.choice([True, False], p=[self.epsilon, 1.0 - self.epsilon]) and row_weights.sum() > 0:
+                actions[row] = rng.choice(self.num_products, p=row_weights / np.sum(row_weights))
+                explored[row] = True
+        return actions, explored
+
+    def set_legacy_draws(self, legacy: bool = True) -> None:
+        super().set_legacy_draws(legacy)
+        self.agent.set_legacy_draws(legacy)
 
     def draw(self, batch: UserBatch, probabilities: np.ndarray) -> np.ndarray:
         """:meth:`decide`'s products: the mixture ``probabilities`` drawn

@@ -37,6 +37,11 @@ class LogregMulticlassIpsAgent(LogFittedAgent):
     so only they are fitted. Until it has seen a click it recommends
     uniformly at random.
 
+    With ``legacy_draws`` (``rng='legacy'``) ``select_randomly`` draws as
+    0.1.3.0 did, ``RandomState(random_seed).choice(num_products, p=...)``
+    at every act (from this agent's probabilities, which its fit makes
+    differ from 0.1.3.0's); without it, the first most probable product.
+
     Parameters
     ----------
     config : dict or Configuration

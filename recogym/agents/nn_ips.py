@@ -48,7 +48,10 @@ class NnIpsAgent(LogFittedAgent):
     network; the mean and variance still count every impression. The agent
     takes the most probable product (propensity 1), or draws from the
     network's probabilities with ``select_randomly``; until it has seen a
-    click it recommends uniformly at random.
+    click it recommends uniformly at random. With ``legacy_draws``
+    (``rng='legacy'``) ``select_randomly`` draws as 0.1.3.0 did,
+    ``RandomState(random_seed).choice(num_products, p=...)`` at every act,
+    from this network's probabilities.
 
     0.1.3.0 averaged over all products rather than the logged one and
     floored the weights at ``M`` instead of clipping them, which left a

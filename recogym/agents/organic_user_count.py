@@ -67,6 +67,22 @@ class OrganicUserEventCounterAgent(BatchAgent):
     uniform policy. Propensities are the policy's probabilities: 0.1.3.0
     reported only the explore or exploit branch's share.
 
+    With ``legacy_draws`` (``rng='legacy'``) ``select_randomly`` draws as
+    0.1.3.0 did, from ``RandomState(random_seed)``: with
+    ``exploit_explore`` first the branch,
+    ``rng.choice([True, False], p=[epsilon, 1 - epsilon])`` (drawn even
+    when ``epsilon`` is 0), then the product, ``rng.choice(num_products,
+    p=branch)`` from that branch's own distribution; otherwise the product
+    alone from the policy. Where 0.1.3.0 divided by zero and failed (no view
+    yet, or exploring when every product was viewed) the branch is uniform.
+    Without ``select_randomly`` the agent takes the first most probable
+    product, 0.1.3.0's ``np.argmax``, and draws nothing (0.1.3.0 failed
+    there with ``exploit_explore``: it made no RandomState). A
+    ``weight_history_function`` weights views by their age from the user's
+    latest view, where 0.1.3.0 took int16-truncated ages from the current
+    time in float32, so its legacy draws follow 0.1.3.0's pattern on
+    weights of its own.
+
     Parameters
     ----------
     config : dict or Configuration
@@ -103,6 +119,20 @@ class OrganicUserEventCounterAgent(BatchAgent):
             if self.reverse_pop:
                 policy = proportional(1.0 - policy)
         return policy if self.select_randomly else greedy(policy)
+
+    def legacy_draw(self, batch: UserBatch, probabilities: np.ndarray) -> np.ndarray:
+        if not self.select_randomly:
+            chosen: np.ndarray = np.argmax(probabilities, axis=1)
+            return chosen
+        if not self.exploit_explore:
+            return super().legacy_draw(batch, probabilities)
+        rng = self.legacy_rng()
+        actions = []
+        for counts in np.asarray(batch.view_counts, dtype=np.float64):
+            explore = rng.choice([True, False], p=[self.epsilon, 1.0 - self.epsilon])
+            branch = proportional((counts == 0)[None, :] if explore else counts[None, :])[0]
+            actions.append(rng.choice(self.num_products, p=branch))
+        return np.array(actions, dtype=np.int64)
 
     # -- the per-user path of a weight_history_function ----------------------
 
