@@ -12,6 +12,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .._checks import MAX_USER_ID, check_action, check_count, check_seed, check_user_id, check_user_range, is_integer
+from ..agents.base import use_legacy_draws
 from ..logs import LogBuilder, Logs
 from ..model import Simulation
 from ..model import transition_matrix
@@ -82,7 +83,10 @@ class RecoEnv:
     @property
     def agent(self) -> Any:
         """The logging policy of :meth:`step_offline` and :meth:`generate_logs`:
-        an agent, or ``None`` for uniform random (the env arg ``agent``)."""
+        an agent, or ``None`` for uniform random (the env arg ``agent``). A
+        legacy env switches a recogym agent to 0.1.3.0's draws
+        (:func:`~recogym.agents.base.use_legacy_draws`), here and in
+        :meth:`generate_logs`."""
         return self._logging_agent
 
     @agent.setter
@@ -90,6 +94,8 @@ class RecoEnv:
         if agent is not None and not callable(getattr(agent, "act", None)):
             raise TypeError(f"env.agent must be None (uniform logging) or an agent with an act() method, "
                             f"got {agent!r}")
+        if self._simulation is not None and self._simulation.legacy:
+            use_legacy_draws(agent)
         self._logging_agent = agent
 
     # -- 0.1.3.0's attributes, read from the engine ------------------------
@@ -379,6 +385,8 @@ class RecoEnv:
         agent = agent if agent is not None else self._logging_agent
         if agent is not None and not callable(getattr(agent, "act", None)):
             raise TypeError(f"agent must have an act() method, got {agent!r}")
+        if config.rng == "legacy":
+            use_legacy_draws(agent)
         self._in_episode = False
         if agent is None:
             return self.simulate(num_offline_users, num_organic_offline_users).to_pandas(

@@ -9,6 +9,7 @@ from tqdm.auto import tqdm
 
 from .._checks import check_count
 from .._version import __version__
+from ..agents.base import use_legacy_draws
 from ..envs.batch import evaluate_batch
 from ..envs.classic import RecoEnv
 from ..session import Session, as_action
@@ -91,6 +92,8 @@ def test_agent(
     clicks = impressions = 0
     for epoch in range(num_epochs):
         trained = copy.deepcopy(agent)
+        if legacy:
+            use_legacy_draws(trained)
         train_env = test_env = env
         if epoch_with_random_reset:
             train_env = test_env = copy.deepcopy(env)
