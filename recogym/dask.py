@@ -42,7 +42,7 @@ def simulate(
 
     Nothing runs until the frame is computed or written; each partition is
     simulated on the worker that computes it. Its columns are
-    ``generate_logs``' (``t``, ``u``, categorical ``z``, nullable ``Int32``
+    :meth:`~recogym.Logs.to_pandas`' (``t``, ``u``, categorical ``z``, nullable ``Int32``
     ``v`` and ``a``, ``Int8`` ``c``, ``ps``) and ``click_probability``, and
     each partition's ``attrs['recogym']`` holds the JSON a log file holds,
     so that ``frame.to_parquet(directory, write_metadata_file=True)``
@@ -90,7 +90,7 @@ def simulate(
 
 
 def logs_frame(logs: Logs, description: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """``logs`` as ``generate_logs``' DataFrame with ``click_probability``,
+    """``logs`` as :meth:`Logs.to_pandas` gives them, with ``click_probability``,
     carrying ``description`` (a log file's JSON) in ``attrs['recogym']``."""
     frame = logs.to_pandas()
     frame["click_probability"] = np.where(logs.organic, np.nan, logs.click_probability)

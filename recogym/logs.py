@@ -132,34 +132,48 @@ class Logs:
             return logs_from_rows([])
         return cls(**{name: np.concatenate([getattr(part, name) for part in parts]) for name in COLUMN_DTYPES})
 
-    def to_pandas(self, ps_all: Any = None) -> pd.DataFrame:
+    def to_pandas(self, ps_all: Any = None, *, nullable: bool = True) -> pd.DataFrame:
         """The logs as 0.1.3.0's DataFrame: columns t, u, z, v, a, c, ps, and
         ``ps-a`` when ``ps_all`` is given.
 
-        ``z`` is categorical ('organic'/'bandit'); ``v``, ``a`` and ``c`` are
-        nullable integers, missing where the event has no such value.
+        ``z`` is categorical ('organic'/'bandit'). ``v``, ``a`` and ``c`` are
+        nullable integers, missing where the event has no such value; with
+        ``nullable=False`` they are floats with NaN there instead (``c``
+        float32), as 0.1.3.0's notebooks met them (pandas before 1.0), so
+        that ``math.isnan(row['a'])`` holds on a view's row.
 
         Parameters
         ----------
         ps_all : array_like, optional
             The logging policy's probability vector, the same at every
-            impression, or one per impression (a sequence, in row order).
+            impression, or one per impression (a sequence, in row order);
+            ``()`` for none (0.1.3.0's value without ``with_ps_all``).
             ``ps-a`` holds it on impressions and None on views.
         """
         organic = self.organic
+        v: Any
+        a: Any
+        c: Any
+        if nullable:
+            v, a, c = (pd.arrays.IntegerArray(self.v, ~organic), pd.arrays.IntegerArray(self.a, organic.copy()),
+                       pd.arrays.IntegerArray(self.c, organic.copy()))
+        else:
+            v = np.where(organic, self.v, np.nan)
+            a = np.where(organic, np.nan, self.a)
+            c = np.where(organic, np.nan, self.c).astype(np.float32)
         frame = pd.DataFrame({
             "t": self.t,
             "u": self.u,
             "z": pd.Categorical.from_codes(self.z, dtype=_Z_CATEGORIES),
-            "v": pd.arrays.IntegerArray(self.v, ~organic),
-            "a": pd.arrays.IntegerArray(self.a, organic.copy()),
-            "c": pd.arrays.IntegerArray(self.c, organic.copy()),
+            "v": v,
+            "a": a,
+            "c": c,
             "ps": self.ps,
         })
         if ps_all is not None:
             column = np.empty(len(self), dtype=object)
             rows = np.flatnonzero(~organic)
-            per_impression = not isinstance(ps_all, np.ndarray) or ps_all.ndim == 2
+            per_impression = not isinstance(ps_all, (np.ndarray, tuple)) or np.ndim(ps_all) == 2
             for k, row in enumerate(rows):
                 column[row] = ps_all[k] if per_impression else ps_all
             frame["ps-a"] = column

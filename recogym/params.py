@@ -112,6 +112,11 @@ class Configuration(Mapping[str, Any]):
         except KeyError:
             raise AttributeError(name) from None
 
+    @property  # 0.1.3.0 code reads config.__dict__ (or vars(config)) as the args
+    def __dict__(self) -> dict[str, Any]:  # type: ignore[override]
+        """The arguments as a new dict, as 0.1.3.0's ``config.__dict__`` gave them."""
+        return dict(self._args)
+
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Configuration is read-only; build a new one with Configuration(old, key=value)")
 

@@ -371,8 +371,10 @@ class RecoEnv:
         agent: Any = None,
         num_organic_offline_users: int = 0,
     ) -> pd.DataFrame:
-        """Logs of a logging policy on new users, as a DataFrame with columns
-        t, u, z, v, a, c, ps (and ps-a with ``with_ps_all``).
+        """Logs of a logging policy on new users, as 0.1.3.0's DataFrame:
+        columns t, u, z, v, a, c, ps and ps-a (the logging policy's vector
+        with ``with_ps_all``, else ``()``); v, a and c are NaN where an event
+        has no such value (:meth:`Logs.to_pandas` has nullable integers).
 
         User ids start at 0: the first ``num_organic_offline_users`` contribute
         one organic session each, the next ``num_offline_users`` their whole
@@ -390,9 +392,9 @@ class RecoEnv:
         self._in_episode = False
         if agent is None:
             return self.simulate(num_offline_users, num_organic_offline_users).to_pandas(
-                self._uniform_policy() if config.with_ps_all else None)
+                self._uniform_policy() if config.with_ps_all else (), nullable=False)
         logs, ps_all = self._agent_logs(agent, num_offline_users, num_organic_offline_users)
-        return logs.to_pandas(ps_all if config.with_ps_all else None)
+        return logs.to_pandas(ps_all if config.with_ps_all else (), nullable=False)
 
     def simulate(self, num_users: int, num_organic_users: int = 0, first_user: int = 0,
                  policy: LoggingPolicy = None) -> Logs:

@@ -356,7 +356,7 @@ def _check_codec(compression: Any) -> str:
 
 def _schema(description: Mapping[str, Any]) -> pa.Schema:
     """:data:`LOG_SCHEMA` with recogym's JSON and the pandas metadata that
-    gives ``pd.read_parquet`` ``generate_logs``' dtypes."""
+    gives ``pd.read_parquet`` the dtypes of :meth:`Logs.to_pandas`."""
     return LOG_SCHEMA.with_metadata({METADATA_KEY: json.dumps(description, allow_nan=False),
                                      b"pandas": _pandas_metadata()})
 

@@ -93,13 +93,16 @@ def test_logging_agent_from_args_is_used(make_env):
 def test_generate_logs_frame(make_env, model):
     env = make_env(model, random_seed=4)
     logs = env.generate_logs(20, num_organic_offline_users=3)
-    assert list(logs.columns) == ["t", "u", "z", "v", "a", "c", "ps"]
+    assert list(logs.columns) == ["t", "u", "z", "v", "a", "c", "ps", "ps-a"]
     assert set(logs["u"]) == set(range(23))
+    # 0.1.3.0's values: NaN where an event has none (iterrows rows pass math.isnan), ps-a () without with_ps_all.
+    assert [str(logs[column].dtype) for column in ("v", "a", "c")] == ["float64", "float64", "float32"]
     organic = logs["z"] == "organic"
     assert logs.loc[organic, "v"].notna().all() and logs.loc[organic, ["a", "c"]].isna().all().all()
     assert logs.loc[~organic, "v"].isna().all() and logs.loc[~organic, "a"].between(0, 9).all()
     assert logs.loc[~organic, "ps"].eq(0.1).all() and logs.loc[organic, "ps"].isna().all()
     assert set(logs.loc[~organic, "c"]) <= {0, 1}
+    assert all(value == () for value in logs.loc[~organic, "ps-a"]) and logs.loc[organic, "ps-a"].isna().all()
     # Organic-only users show one session and no impressions.
     assert (logs.loc[logs["u"] < 3, "z"] == "organic").all()
 
@@ -110,7 +113,7 @@ def test_generate_logs_with_ps_all_and_agent(make_env):
     assert "ps-a" in logs.columns
     np.testing.assert_allclose(logs.loc[logs["z"] == "bandit", "ps-a"].iloc[0], np.full(10, 0.1))
     agent_logs = make_env(random_seed=4).generate_logs(5, agent=RandomAgent(random_args))
-    assert list(agent_logs.columns) == ["t", "u", "z", "v", "a", "c", "ps"]
+    assert list(agent_logs.columns) == ["t", "u", "z", "v", "a", "c", "ps", "ps-a"]
     assert agent_logs.loc[agent_logs["z"] == "bandit", "ps"].eq(0.1).all()
 
 

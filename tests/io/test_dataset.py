@@ -66,10 +66,10 @@ def test_parts_declare_their_order_and_users(dataset):
         assert index * CHUNK <= u.min() and u.max() < (index + 1) * CHUNK
 
 
-def test_pandas_reads_generate_logs_dtypes(make_env, dataset):
+def test_pandas_reads_the_dtypes_of_logs_to_pandas(make_env, dataset):
     frame = pd.read_parquet(dataset)
     env = make_env(random_seed=23)
-    expected = env.generate_logs(3)
+    expected = env.simulate(3).to_pandas()
     assert frame[list(expected.columns)].dtypes.to_dict() == expected.dtypes.to_dict()
     assert len(frame) == len(read_logs(dataset)[0])
     assert frame["c"].isna().sum() == (frame["z"] == "organic").sum()
