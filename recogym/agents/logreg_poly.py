@@ -54,7 +54,9 @@ _LEGACY_ARGS = {
 def cross_features(views: sparse.csr_matrix, actions: np.ndarray, num_products: int) -> sparse.csr_matrix:
     """The likelihood model's design matrix: ``[views, one_hot(action),
     views (x) one_hot(action)]``, with the cross term of view ``p`` and action
-    ``a`` in column ``2P + a * P + p`` (0.1.3.0's ``SparsePolynomialFeatures``).
+    ``a`` in column ``2P + a * P + p``, as 0.1.3.0's ``SparsePolynomialFeatures``
+    had them. (Its action block held the action's index, not 1: action 0 had
+    no column of its own, and the others' penalties shrank with their index.)
 
     Parameters
     ----------
@@ -108,6 +110,9 @@ class LogregPolyAgent(LogFittedAgent):
     ``argmax(action_coef + cross_coef @ view_counts)``, for the whole batch
     in one product. The choice is deterministic (propensity 1). Until it has
     seen both clicks and misses it recommends the lowest product index.
+    With ``ips_with_clipping`` the weights are ``min(1 / ps,
+    ips_clipping_value)``; 0.1.3.0 clipped ``click / ps`` instead, which
+    dropped every unclicked impression whatever ``ips_numerator_is_delta``.
 
     Parameters
     ----------
