@@ -32,7 +32,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 import pandas as pd
 from tqdm.auto import tqdm
@@ -64,16 +64,32 @@ one row per (env args, agent, offline_users, seed)."""
 
 #: The leaderboard's folder of entries, as ``recogym leaderboard --help`` shows it.
 LEADERBOARD_FORMAT = """\
-Agents are trained on logs of UserPopularity(--log-epsilon) and ranked by
-online CTR; equal CTRs share a rank. Each *.py file of --folder is one entry,
-defining either `agent` (an agent for --products products) or `agent_class`
-and, optionally, `agent_args` (a dict, completed with num_products); `name`,
-if defined, names the entry, else the file does. An agent without
-`train_logs` trains through `train` on the env's uniform logging policy
-instead, as the `logging` column says. Each entry is loaded and run on its
-own: one that fails (at import, in its definitions or while acting) is listed
-with its error, the others are ranked, and the command exits with status 2.
-Without --folder, the built-in agents whose extras are installed are ranked."""
+Every entry is scored as 0.1.3.0's competition_score scores one: reco-gym-v1
+with --products, --latent-factors, --flips and --sigma-omega; the logging
+policy OrganicUserEventCounterAgent (select_randomly, epsilon --log-epsilon);
+test_agent with --organic-users and --offline-users training users and
+--online-users scored (one epoch, epoch_with_random_reset). Agents are ranked
+by CTR; equal CTRs share a rank.
+
+Each *.py file of --folder holds entries, in 0.1.3.0's form or recogym's:
+  agent = build_agent_init(name, AgentClass, args)   one entry per name;
+      built as AgentClass(Configuration({**args, num_products, **env args}))
+  TestAgent and test_agent_args                      one entry (sim_test.py's)
+  agent = an agent object, or agent_class and, optionally, agent_args (a dict,
+      completed with num_products)                   one entry, named `name`
+      if the file defines it, else after the file
+Each file is loaded and each entry run on its own: one that fails (at import,
+in its definitions or while acting) is listed with its error, the others are
+ranked, and the command exits with status 2. A file's changes to the agents'
+*_args dicts stay its own. Without --folder, the built-in agents whose extras
+are installed are ranked.
+
+sim_test.py's flags are accepted: --P, --UO, --U, --Utest, --seed, --K, --F,
+--log_epsilon, --sigma_omega, --entries_dir, --with_cache (its defaults were
+--P 100 --UO 100 --U 100 --Utest 1000 --seed 100 --K 20 --F 20
+--log_epsilon 0.05 --sigma_omega 0.01). --with_cache False means False here
+(sim_test.py read any value as True). The table goes to stdout (--csv for
+sim_test.py's leaderboard.csv)."""
 
 _DEFAULT_SEED = 42
 
@@ -155,6 +171,32 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
+
+
+def _non_negative_real(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text!r}")
+    return value
+
+
+def _probability(text: str) -> float:
+    value = _non_negative_real(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return value
+
+
+def _boolean(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
 def _agent_names(text: str) -> list[str]:
@@ -266,17 +308,32 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output_options(ope)
 
     leaderboard = commands.add_parser("leaderboard", help="rank agents under 0.1.3.0's competition settings",
-                                      description="0.1.3.0's competition: agents trained on the same logs and "
-                                                  "ranked by online CTR on the same users.",
+                                      description="0.1.3.0's competition (competition_score, sim_test.py): every "
+                                                  "agent trained on logs of the same logging policy and scored "
+                                                  "online on the same users, ranked by CTR.",
                                       epilog=LEADERBOARD_FORMAT)
-    leaderboard.add_argument("--folder", type=Path, help="a folder of agent files (format below)")
-    leaderboard.add_argument("--products", type=_positive, default=10, help="num_products of the env")
+    leaderboard.add_argument("--folder", "--entries_dir", type=Path, help="a folder of agent files (format below)")
+    leaderboard.add_argument("--products", "--P", type=_positive, default=10, help="num_products of the env")
     leaderboard.add_argument("--seed", type=_non_negative, default=_DEFAULT_SEED, help="the env's random_seed")
-    leaderboard.add_argument("--organic-users", type=_non_negative, default=100,
+    leaderboard.add_argument("--organic-users", "--UO", type=_non_negative, default=100,
                              help="organic-only users in the training logs")
-    _add_user_options(leaderboard)
-    leaderboard.add_argument("--log-epsilon", type=float, default=0.1,
-                             help="epsilon of the UserPopularity logging policy")
+    leaderboard.add_argument("--offline-users", "--U", type=_non_negative, default=1000,
+                             help="users of the logging policy each agent trains on")
+    leaderboard.add_argument("--online-users", "--Utest", type=_non_negative, default=1000,
+                             help="users each agent is scored on")
+    leaderboard.add_argument("--latent-factors", "--K", type=_positive, default=5,
+                             help="K, the env's number of latent factors")
+    leaderboard.add_argument("--flips", "--F", type=_non_negative, default=0,
+                             help="number_of_flips: how different bandit behaviour is from organic")
+    leaderboard.add_argument("--sigma-omega", "--sigma_omega", type=_non_negative_real, default=0.1,
+                             help="sigma_omega, the drift of a user's latent tastes")
+    leaderboard.add_argument("--log-epsilon", "--log_epsilon", type=_probability, default=0.1,
+                             help="epsilon of the OrganicUserEventCounterAgent logging policy")
+    leaderboard.add_argument("--with-cache", "--with_cache", type=_boolean, nargs="?", const=True, default=False,
+                             metavar="BOOL", help="cache the training logs under ~/.reco-gym/cache, as "
+                                                  "test_agent's with_cache (alone, or with true/false)")
+    leaderboard.add_argument("--rng", choices=["default", "legacy"], default="default",
+                             help="the env's random numbers; legacy draws as 0.1.3.0 did")
     _add_output_options(leaderboard)
     return parser
 
@@ -428,7 +485,7 @@ def _ctr_table(table: pd.DataFrame) -> str:
     for column in ("median", "q0.025", "q0.975"):
         shown[column] = shown[column].map(lambda value: value if value == "" else f"{value:.4%}")
     if "seconds" in shown:
-        shown["seconds"] = shown["seconds"].map(lambda value: f"{value:.2f}")
+        shown["seconds"] = shown["seconds"].map(lambda value: value if value == "" else f"{value:.2f}")
     text: str = shown.to_string(index=False)
     return text
 
@@ -610,19 +667,25 @@ def _ope(arguments: argparse.Namespace) -> None:
 
 
 def _leaderboard(arguments: argparse.Namespace) -> None:
-    env_args = {"random_seed": arguments.seed, "num_products": arguments.products}
-    env = _make_env("reco-gym-v1", env_args)
+    from .compat.competition import competition_env_args
+
+    env_args = {"random_seed": arguments.seed, "num_products": arguments.products, "K": arguments.latent_factors,
+                "number_of_flips": arguments.flips, "sigma_omega": arguments.sigma_omega, "rng": arguments.rng}
+    _make_env("reco-gym-v1", env_args)  # bad settings fail here, once, rather than in every entry
+    competition_args = competition_env_args(arguments.products, arguments.seed, arguments.latent_factors,
+                                            arguments.flips, arguments.log_epsilon, arguments.sigma_omega,
+                                            {"rng": arguments.rng})
     if arguments.folder is not None:
         if not arguments.folder.is_dir():
             raise FileNotFoundError(f"--folder {arguments.folder}: no such directory")
         files = sorted(arguments.folder.glob("*.py"))
         if not files:
             raise ValueError(f"--folder {arguments.folder}: holds no agent files (*.py)")
-        entries = [_file_entry(path, arguments.products) for path in files]
+        entries = [entry for path in files for entry in _file_entries(path)]
     else:
-        entries = [_builtin_entry(entry, arguments.products) for entry in registry.available_agents()]
-    rows = [_score_entry(name, build, env, arguments)
-            for name, build in tqdm(entries, desc="Agents", disable=None, leave=False)]
+        entries = [_builtin_entry(entry) for entry in registry.available_agents()]
+    rows = [_score_entry(entry, competition_args, arguments)
+            for entry in tqdm(entries, desc="Agents", disable=None, leave=False)]
     table = pd.DataFrame(rows).sort_values("median", ascending=False, ignore_index=True, na_position="last")
     table = table.astype({"clicks": "Int64", "impressions": "Int64"})
     # Equal CTRs share the best of their ranks ("1, 1, 3"): the order within a tie means nothing.
@@ -630,7 +693,8 @@ def _leaderboard(arguments: argparse.Namespace) -> None:
     config = {"command": "leaderboard", "folder": None if arguments.folder is None else str(arguments.folder),
               "env": "reco-gym-v1", "env_args": env_args, "organic_users": arguments.organic_users,
               "offline_users": arguments.offline_users, "online_users": arguments.online_users,
-              "log_epsilon": arguments.log_epsilon}
+              "logging": f"OrganicUserEventCounterAgent(select_randomly=True, epsilon={arguments.log_epsilon})",
+              "with_cache": arguments.with_cache}
     _print_table(arguments, table, _ctr_table(table), config, arguments.seed)
     failed = table[table["error"].notna()]
     if not failed.empty:
@@ -638,37 +702,103 @@ def _leaderboard(arguments: argparse.Namespace) -> None:
                              + "; ".join(f"{row.agent}: {row.error}" for row in failed.itertuples()))
 
 
-Entry = tuple[str, Callable[[], Any]]
+class _Entry(NamedTuple):
+    """One agent of the leaderboard: its name, the file that defines it
+    (empty for a built-in agent), and what builds it from the competition's
+    env args."""
+
+    name: str
+    file: str
+    build: Callable[[Mapping[str, Any]], Any]
 
 
-def _builtin_entry(entry: registry.AgentEntry, num_products: int) -> Entry:
-    return entry.name, lambda: entry.build(num_products)
+def _builtin_entry(entry: registry.AgentEntry) -> _Entry:
+    return _Entry(entry.name, "", lambda env_args: entry.build(env_args["num_products"]))
 
 
-def _file_entry(path: Path, num_products: int) -> Entry:
-    """The entry of one agent file: its name and what builds its agent. The
-    file is run here, so a file that fails to load is still an entry (named
-    after the file), one whose build raises its error."""
+def _file_entries(path: Path) -> list[_Entry]:
+    """The entries of one agent file. The file is run here, so a file that
+    fails to load is still an entry (named after the file), one whose build
+    raises its error."""
     try:
-        module = _run_entry_code(lambda: _load_module(path))
+        with _agent_args_restored():
+            module = _run_entry_code(lambda: _load_module(path))
+        return _module_entries(module, path)
     except BaseException as error:  # noqa: BLE001 - re-raised by the build, as this entry's failure
         if isinstance(error, KeyboardInterrupt):
             raise
         failure = error
 
-        def fail() -> Any:
+        def fail(env_args: Mapping[str, Any]) -> Any:
             raise failure
 
-        return path.stem, fail
+        return [_Entry(path.stem, path.name, fail)]
 
-    def build() -> Any:
-        if hasattr(module, "agent"):
-            return module.agent
-        if hasattr(module, "agent_class"):
-            return module.agent_class({**getattr(module, "agent_args", {}), "num_products": num_products})
-        raise ValueError(f"{path}: defines neither 'agent' nor 'agent_class'")
 
-    return str(getattr(module, "name", path.stem)), build
+def _module_entries(module: Any, path: Path) -> list[_Entry]:
+    """The entries an agent file's module defines (:data:`LEADERBOARD_FORMAT`)."""
+    from .compat.competition import competition_agent
+    from .compat.constants import AgentInit
+
+    def built_as_competition(ctor: Any, args: Any, name: str) -> Callable[[Mapping[str, Any]], Any]:
+        if not isinstance(args, Mapping):
+            raise TypeError(f"{path}: the arguments of {name!r} must be a dict, got {args!r}")
+        return lambda env_args: competition_agent(env_args, ctor, args, name)
+
+    if hasattr(module, "TestAgent"):
+        name = str(getattr(module, "name", path.stem))
+        return [_Entry(name, path.name, built_as_competition(module.TestAgent, getattr(module, "test_agent_args", {}),
+                                                             name))]
+    agent = getattr(module, "agent", None)
+    if isinstance(agent, Mapping):
+        entries = []
+        for name, init in agent.items():
+            if not isinstance(init, Mapping) or AgentInit.CTOR not in init:
+                raise TypeError(f"{path}: agent must be an agent or build_agent_init(name, class, args), got "
+                                f"{agent!r}")
+            entries.append(_Entry(str(name), path.name,
+                                  built_as_competition(init[AgentInit.CTOR], init.get(AgentInit.DEF_ARGS, {}),
+                                                       str(name))))
+        if not entries:
+            raise ValueError(f"{path}: agent is an empty dict")
+        return entries
+    name = str(getattr(module, "name", path.stem))
+    if hasattr(module, "agent"):
+        return [_Entry(name, path.name, lambda env_args: module.agent)]
+    if hasattr(module, "agent_class"):
+        return [_Entry(name, path.name, lambda env_args: module.agent_class(
+            {**getattr(module, "agent_args", {}), "num_products": env_args["num_products"]}))]
+    raise ValueError(f"{path}: defines neither 'agent', 'agent_class' nor 'TestAgent'")
+
+
+def _agent_args_restored() -> Any:
+    """A context in which an agent file may change the agents' ``*_args``
+    dicts (0.1.3.0's entries set ``pytorch_mlr_args['n_epochs'] = 30``):
+    their contents are put back afterwards, in place, so the next file
+    starts from the defaults."""
+    import contextlib
+
+    from . import agents
+
+    @contextlib.contextmanager
+    def restored() -> Any:
+        saved = {}
+        for name in agents.__all__:
+            if name.endswith("_args"):
+                try:
+                    value = getattr(agents, name)
+                except ImportError:  # a name of an absent extra
+                    continue
+                if isinstance(value, dict):
+                    saved[name] = (value, copy.deepcopy(value))
+        try:
+            yield
+        finally:
+            for value, contents in saved.values():
+                value.clear()
+                value.update(contents)
+
+    return restored()
 
 
 def _load_module(path: Path) -> Any:
@@ -688,38 +818,31 @@ def _run_entry_code(call: Callable[[], Any]) -> Any:
         return call()
 
 
-def _score_entry(name: str, build: Callable[[], Any], env: Any, arguments: argparse.Namespace) -> dict[str, Any]:
-    """One row of the leaderboard: the entry's agent trained and tested on
-    its own copy of ``env``, or its error. Whatever the entry's code does,
-    raising or calling ``sys.exit``, fails this entry only."""
-    from .evaluation.online import ctr_interval, evaluate_online, train_offline
-    from .policies import UserPopularity
+def _score_entry(entry: _Entry, competition_args: Mapping[str, Any], arguments: argparse.Namespace) -> dict[str, Any]:
+    """One row of the leaderboard: the entry's agent trained and scored as
+    :func:`recogym.competition_score` does, or its error. Whatever the
+    entry's code does, raising or calling ``sys.exit``, fails this entry only."""
+    from .compat.competition import competition_test
 
     def score() -> dict[str, Any]:
-        agent = copy.deepcopy(build())
+        agent = entry.build(competition_args)
         if not callable(getattr(agent, "act", None)):
             raise TypeError(f"its agent is {agent!r}, of type {type(agent).__name__}, which has no act()")
-        entry_env = copy.deepcopy(env)
-        if hasattr(agent, "train_logs"):
-            first = entry_env.take_users(arguments.organic_users + arguments.offline_users)
-            agent.train_logs(entry_env.simulate(arguments.offline_users, arguments.organic_users,
-                                                first_user=first, policy=UserPopularity(arguments.log_epsilon)))
-            logging = f"UserPopularity({arguments.log_epsilon})"
-        else:
-            train_offline(entry_env, agent, arguments.offline_users, arguments.organic_users)
-            logging = "uniform"
-        clicks, impressions = evaluate_online(entry_env, agent, arguments.online_users)
-        median, low, high = ctr_interval(clicks, impressions)
-        return {"median": median, "q0.025": low, "q0.975": high, "clicks": clicks, "impressions": impressions,
-                "logging": logging, "error": None}
+        result = competition_test(competition_args, agent, arguments.organic_users, arguments.offline_users,
+                                  arguments.online_users, arguments.with_cache)
+        median, low, high = result
+        return {"median": median, "q0.025": low, "q0.975": high, "clicks": result.clicks,
+                "impressions": result.impressions, "seconds": result.seconds, "error": None}
 
+    row: dict[str, Any] = {"agent": entry.name, **({"entry": entry.file} if arguments.folder is not None else {})}
     try:
-        return {"agent": name, **_run_entry_code(score)}
+        row.update(_run_entry_code(score))
     except BaseException as error:  # noqa: BLE001 - an entry's failure, SystemExit included, is its own
         if isinstance(error, KeyboardInterrupt):
             raise
-        return {"agent": name, "median": float("nan"), "q0.025": float("nan"), "q0.975": float("nan"),
-                "clicks": None, "impressions": None, "logging": None, "error": _describe(error)}
+        row.update({"median": float("nan"), "q0.025": float("nan"), "q0.975": float("nan"), "clicks": None,
+                    "impressions": None, "seconds": float("nan"), "error": _describe(error)})
+    return row
 
 
 def _describe(error: BaseException) -> str:

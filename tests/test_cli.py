@@ -101,9 +101,8 @@ def test_leaderboard_ranks_a_folder(tmp_path, capsys):
                                         "name = 'uniform'\nagent = RandomAgent({'num_products': 10})\n")
     main(["leaderboard", "--folder", str(tmp_path), "--offline-users", "50", "--online-users", "200"])
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split()[:2] == ["rank", "agent"]
-    assert lines[1].split()[:2] == ["1", "mine"] and lines[2].split()[:2] == ["2", "uniform"]
-    assert "UserPopularity(0.1)" in lines[1]
+    assert lines[0].split()[:3] == ["rank", "agent", "entry"]
+    assert lines[1].split()[:3] == ["1", "mine", "mine.py"] and lines[2].split()[:3] == ["2", "uniform", "theirs.py"]
 
 
 def test_leaderboard_refuses_a_file_without_an_agent(tmp_path, capsys):
@@ -111,7 +110,98 @@ def test_leaderboard_refuses_a_file_without_an_agent(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["leaderboard", "--folder", str(tmp_path)])
     assert exit_info.value.code == 2
-    assert "neither 'agent' nor 'agent_class'" in _error_line(capsys)
+    assert "neither 'agent', 'agent_class' nor 'TestAgent'" in _error_line(capsys)
+
+
+# 0.1.3.0's entry forms: build_agent_init (several names in one file), and sim_test.py's TestAgent.
+BUILD_AGENT_INIT_ENTRY = """
+from recogym import build_agent_init
+from recogym.agents import OrganicCount, organic_count_args, RandomAgent, random_args
+agent = {**build_agent_init('Count', OrganicCount, {**organic_count_args}),
+         **build_agent_init('Random', RandomAgent, {**random_args})}
+"""
+TEST_AGENT_ENTRY = """
+from recogym import Configuration
+from recogym.agents import Agent
+test_agent_args = {'num_products': 10, 'product': 3}
+class TestAgent(Agent):
+    def __init__(self, config=Configuration(test_agent_args)):
+        super().__init__(config)
+    def act(self, observation, reward, done):
+        return {**super().act(observation, reward, done), 'a': self.config.product, 'ps': 1.0}
+"""
+
+
+def test_leaderboard_scores_0_1_3_0_entries_as_competition_score_does(tmp_path):
+    (tmp_path / "inits.py").write_text(BUILD_AGENT_INIT_ENTRY)
+    (tmp_path / "mine.py").write_text(TEST_AGENT_ENTRY)
+    completed = _console("leaderboard", "--entries_dir", str(tmp_path), "--P", "10", "--UO", "5", "--U", "30",
+                         "--Utest", "40", "--seed", "7", "--K", "3", "--F", "2", "--sigma_omega", "0.05",
+                         "--log_epsilon", "0.2", "--with_cache", "False", "--json")
+    assert completed.returncode == 0, completed.stderr
+    records = {record["agent"]: record for record in json.loads(completed.stdout)}
+    assert set(records) == {"Count", "Random", "mine"}
+    assert records["Count"]["entry"] == records["Random"]["entry"] == "inits.py"
+    config = records["mine"]["config"]
+    assert config["env_args"] == {"random_seed": 7, "num_products": 10, "K": 3, "number_of_flips": 2,
+                                  "sigma_omega": 0.05, "rng": "default"}
+    assert (config["organic_users"], config["offline_users"], config["online_users"]) == (5, 30, 40)
+    assert config["with_cache"] is False and "epsilon=0.2" in config["logging"]
+    # The rows are competition_score's numbers for the same settings.
+    from recogym.agents import OrganicCount, organic_count_args
+
+    score = recogym.competition_score(10, 5, 30, 40, 7, 3, 2, 0.2, 0.05, OrganicCount, organic_count_args, "Count",
+                                      False)
+    for column in ("q0.025", "q0.975"):
+        assert records["Count"][column] == pytest.approx(score[column].iloc[0], rel=1e-12)
+    assert records["Count"]["median"] == pytest.approx(score["q0.500"].iloc[0], rel=1e-12)
+
+
+def test_leaderboard_entries_do_not_see_each_others_changes_to_agent_args(tmp_path, capsys):
+    (tmp_path / "a_changes.py").write_text(
+        "from recogym.agents import organic_count_args, OrganicCount\n"
+        "organic_count_args['num_products'] = 'broken'\nagent_class = OrganicCount\n")
+    (tmp_path / "b_reads.py").write_text(
+        "from recogym import build_agent_init\nfrom recogym.agents import OrganicCount, organic_count_args\n"
+        "assert organic_count_args['num_products'] == 10, organic_count_args\n"
+        "agent = build_agent_init('b', OrganicCount, {**organic_count_args})\n")
+    main(["leaderboard", "--folder", str(tmp_path), *TINY, "--json"])
+    from recogym.agents import organic_count_args
+
+    assert organic_count_args["num_products"] == 10
+    assert {record["agent"] for record in json.loads(capsys.readouterr().out)} == {"a_changes", "b"}
+
+
+@pytest.mark.parametrize("flag, value, option", [("--P", "7", "products"), ("--UO", "3", "organic_users"),
+                                                 ("--U", "4", "offline_users"), ("--Utest", "5", "online_users"),
+                                                 ("--K", "6", "latent_factors"), ("--F", "2", "flips"),
+                                                 ("--sigma_omega", "0.5", "sigma_omega"),
+                                                 ("--log_epsilon", "0.3", "log_epsilon"),
+                                                 ("--entries_dir", "x", "folder")])
+def test_leaderboard_takes_sim_test_flags(flag, value, option):
+    arguments = build_parser().parse_args(["leaderboard", flag, value])
+    assert str(getattr(arguments, option)) == value
+
+
+@pytest.mark.parametrize("argv, expected", [([], False), (["--with_cache"], True), (["--with_cache", "True"], True),
+                                            (["--with_cache", "False"], False), (["--with-cache", "no"], False)])
+def test_leaderboard_with_cache_reads_a_boolean(argv, expected):
+    assert build_parser().parse_args(["leaderboard", *argv]).with_cache is expected
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--log_epsilon", "1.5"], "[0, 1]"),
+    (["--sigma_omega", "-1"], "non-negative"),
+    (["--with_cache", "maybe"], "true or false"),
+    (["--Ptest", "3"], "unrecognized"),
+    (["--rng", "legacyy"], "did you mean 'legacy'?"),
+    (["--P", "10", "--F", "6", *TINY], "number_of_flips"),
+])
+def test_leaderboard_bad_settings_exit_2_with_one_line(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["leaderboard", *argv])
+    assert exit_info.value.code == 2
+    assert message in _error_line(capsys)
 
 
 RANDOM_ENTRY = "from recogym.agents import RandomAgent\nagent = RandomAgent({'num_products': 10})\n"

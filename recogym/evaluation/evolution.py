@@ -1,12 +1,17 @@
 """The explore/exploit evolution loop: an agent that keeps learning from the
-data its own epsilon-greedy policy collects (0.1.3.0's ``evaluate_agent``
-and ``gather_exploration_stats``).
+data its own epsilon-greedy policy collects.
 
 Each step, the current agent, wrapped in
 :class:`~recogym.agents.EpsilonGreedy`, recommends to the next users; the
 step's events are logged with the propensity of every impression and whether
 it was explored; then a fresh copy of the untrained agent is trained on the
 data a :class:`TrainingApproach` selects, and acts in the next step.
+
+:func:`evolve_agent` and :func:`exploration_table` are recogym's form of
+0.1.3.0's ``evaluate_agent`` and ``gather_exploration_stats``, which keep
+0.1.3.0's signatures and dict results at ``recogym.evaluate_agent`` and
+``recogym.gather_exploration_stats`` (:mod:`recogym.compat.evaluate_agent`).
+Both share :class:`TrainingApproach` and :func:`select_impressions`.
 """
 from __future__ import annotations
 
@@ -36,8 +41,9 @@ __all__ = [
     "TrainingApproach",
     "StepLogs",
     "EVOLUTION_EPSILONS",
-    "evaluate_agent",
-    "gather_exploration_stats",
+    "evolve_agent",
+    "exploration_table",
+    "select_impressions",
     "select_training_logs",
     "plot_evolution",
 ]
@@ -47,16 +53,29 @@ EVOLUTION_EPSILONS = (0.00, 0.01, 0.02, 0.03, 0.05, 0.08)
 
 
 class TrainingApproach(enum.Enum):
-    """Which logged data the agent is retrained on after each step."""
+    """Which logged data the agent is retrained on after each step.
+
+    0.1.3.0's enum (``recogym.constants.TrainingApproach``), with its values.
+    Its ``SLIDING_WINDOW_*`` approaches kept every ``sliding_window_samples``-th
+    impression; here they keep a window of the most recent ones, as their
+    names and 0.1.3.0's own comments say. 0.1.3.0 declared ``MOST_VALUABLE``
+    but raised on it ("Unknown Training Approach"); recogym defines it below.
+    """
 
     #: Everything so far: the initial logs and every step.
-    ALL_DATA = "all_data"
+    ALL_DATA = 0
     #: The last ``sliding_window_samples`` impressions of everything so far.
-    SLIDING_WINDOW_ALL_DATA = "sliding_window_all_data"
+    SLIDING_WINDOW_ALL_DATA = 1
     #: The explored impressions so far (the initial logging policy's all count).
-    ALL_EXPLORATION_DATA = "all_exploration_data"
+    ALL_EXPLORATION_DATA = 2
+    #: The last ``sliding_window_samples`` explored impressions so far.
+    SLIDING_WINDOW_EXPLORATION_DATA = 3
+    #: ``sliding_window_samples`` impressions, clicks first: every click (the
+    #: most recent ones if there are more), then the most recent impressions
+    #: without a click. Clicks are the scarce signal a CTR model learns from.
+    MOST_VALUABLE = 4
     #: The last step's events only.
-    LAST_STEP = "last_step"
+    LAST_STEP = 5
 
 
 @dataclass(frozen=True)
@@ -76,14 +95,78 @@ class StepLogs:
     explored: np.ndarray
 
 
+def select_impressions(approach: TrainingApproach, explored: np.ndarray, clicked: np.ndarray,
+                       sliding_window_samples: int = 10_000) -> np.ndarray:
+    """Which impressions of a history ``approach`` retrains on.
+
+    The one definition of the approaches that choose impressions; both
+    :func:`select_training_logs` and 0.1.3.0's ``recogym.evaluate_agent``
+    use it.
+
+    Parameters
+    ----------
+    approach : TrainingApproach
+        Any but ``LAST_STEP``, which keeps a whole step rather than chosen
+        impressions.
+    explored, clicked : (n,) bool arrays
+        For each impression of the history, oldest first: whether it was
+        explored (every impression of the initial logging policy is), and
+        whether it was clicked.
+    sliding_window_samples : int
+        The number of impressions the ``SLIDING_WINDOW_*`` approaches and
+        ``MOST_VALUABLE`` keep.
+
+    Returns
+    -------
+    (n,) bool array
+        True on the impressions kept.
+
+    Raises
+    ------
+    ValueError
+        If ``approach`` is ``LAST_STEP`` or not a TrainingApproach, if the
+        flags differ in length, or if ``sliding_window_samples`` is below 1.
+    """
+    if not isinstance(approach, TrainingApproach):
+        raise ValueError(f"approach must be a TrainingApproach, got {approach!r}")
+    if approach is TrainingApproach.LAST_STEP:
+        raise ValueError("approach LAST_STEP keeps the last step whole: it chooses no impressions")
+    check_positive_int("sliding_window_samples", sliding_window_samples)
+    explored = np.asarray(explored, dtype=bool)
+    clicked = np.asarray(clicked, dtype=bool)
+    if explored.shape != clicked.shape or explored.ndim != 1:
+        raise ValueError(f"explored and clicked must be 1-d and of one length, got shapes {explored.shape} "
+                         f"and {clicked.shape}")
+    if approach is TrainingApproach.ALL_DATA:
+        return np.ones(len(explored), dtype=bool)
+    if approach is TrainingApproach.ALL_EXPLORATION_DATA:
+        return explored
+    if approach is TrainingApproach.SLIDING_WINDOW_ALL_DATA:
+        return _most_recent(np.ones(len(explored), dtype=bool), sliding_window_samples)
+    if approach is TrainingApproach.SLIDING_WINDOW_EXPLORATION_DATA:
+        return _most_recent(explored, sliding_window_samples)
+    # MOST_VALUABLE: the most recent clicks, topped up with the most recent misses.
+    kept_clicks = _most_recent(clicked, sliding_window_samples)
+    room = sliding_window_samples - int(kept_clicks.sum())
+    kept: np.ndarray = kept_clicks | (_most_recent(~clicked, room) if room else np.zeros(len(clicked), dtype=bool))
+    return kept
+
+
+def _most_recent(candidates: np.ndarray, count: int) -> np.ndarray:
+    """The last ``count`` True entries of ``candidates``."""
+    rank_from_end = np.cumsum(candidates[::-1])[::-1]
+    chosen: np.ndarray = candidates & (rank_from_end <= count)
+    return chosen
+
+
 def select_training_logs(history: Sequence[StepLogs], approach: TrainingApproach,
                          sliding_window_samples: int = 10_000) -> Logs:
     """The logs ``approach`` trains on, from the initial logs and the steps so far.
 
-    ``ALL_DATA`` and ``LAST_STEP`` keep whole steps. The other two choose
-    impressions and keep the organic views of every user with a chosen
-    impression: the views are the impressions' context (the view counts an
-    agent sees), not outcomes of the policy.
+    ``ALL_DATA`` and ``LAST_STEP`` keep whole steps. The others choose
+    impressions (:func:`select_impressions`) and keep the organic views of
+    every user with a chosen impression: the views are the impressions'
+    context (the view counts an agent sees), not outcomes of the policy.
 
     Parameters
     ----------
@@ -91,7 +174,8 @@ def select_training_logs(history: Sequence[StepLogs], approach: TrainingApproach
         The initial training logs, then each step's, oldest first.
     approach : TrainingApproach
     sliding_window_samples : int
-        The number of most recent impressions ``SLIDING_WINDOW_ALL_DATA`` keeps.
+        The number of impressions the ``SLIDING_WINDOW_*`` approaches and
+        ``MOST_VALUABLE`` keep.
 
     Raises
     ------
@@ -109,16 +193,15 @@ def select_training_logs(history: Sequence[StepLogs], approach: TrainingApproach
     if approach is TrainingApproach.ALL_DATA:
         return logs
     impression = logs.impressions
-    if approach is TrainingApproach.ALL_EXPLORATION_DATA:
-        chosen = np.concatenate([part.explored for part in history])
-    else:
-        rank_from_end = np.cumsum(impression[::-1])[::-1]
-        chosen = impression & (rank_from_end <= sliding_window_samples)
+    explored = np.concatenate([part.explored for part in history])
+    chosen = np.zeros(len(logs), dtype=bool)
+    chosen[impression] = select_impressions(approach, explored[impression], logs.c[impression] == 1,
+                                            sliding_window_samples)
     kept_users = np.unique(logs.u[chosen])
     return logs.take(chosen | (~impression & np.isin(logs.u, kept_users)))
 
 
-def evaluate_agent(
+def evolve_agent(
     env: RecoEnv,
     agent: BatchAgent,
     num_initial_train_users: int = 100,
@@ -129,7 +212,9 @@ def evaluate_agent(
     epsilon: float = 0.01,
     epsilon_args: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
-    """Evolve ``agent`` under an epsilon-greedy policy for ``num_steps`` steps.
+    """Evolve ``agent`` under an epsilon-greedy policy for ``num_steps`` steps
+    (0.1.3.0's ``evaluate_agent`` as a table; that name is 0.1.3.0's function,
+    :func:`recogym.compat.evaluate_agent.evaluate_agent`).
 
     The agent first trains on the env's logging policy (uniform) for
     ``num_initial_train_users`` users; every step then takes the env's next
@@ -145,7 +230,7 @@ def evaluate_agent(
     training_approach : TrainingApproach
         The data each retraining uses (see :func:`select_training_logs`).
     sliding_window_samples : int
-        The window of ``SLIDING_WINDOW_ALL_DATA``, in impressions.
+        The impressions the ``SLIDING_WINDOW_*`` approaches and ``MOST_VALUABLE`` keep.
     epsilon : float
         The share of exploration.
     epsilon_args : mapping, optional
@@ -193,27 +278,29 @@ def evaluate_agent(
     return pd.DataFrame(rows, columns=_COLUMNS)
 
 
-def gather_exploration_stats(
+def exploration_table(
     env: RecoEnv,
     agents: Mapping[str, BatchAgent],
     training_approaches: Iterable[TrainingApproach] = tuple(TrainingApproach),
     epsilons: Iterable[float] = EVOLUTION_EPSILONS,
     **evaluate_args: Any,
 ) -> pd.DataFrame:
-    """:func:`evaluate_agent` for every agent, approach and epsilon, each on a
-    copy of ``env``, so all evolve on the same users.
+    """:func:`evolve_agent` for every agent, approach and epsilon, each on a
+    copy of ``env``, so all evolve on the same users (0.1.3.0's
+    ``gather_exploration_stats`` as a table; that name is 0.1.3.0's function,
+    :func:`recogym.compat.evaluate_agent.gather_exploration_stats`).
 
     Returns
     -------
     pandas.DataFrame
-        :func:`evaluate_agent`'s rows with an ``agent`` column first.
+        :func:`evolve_agent`'s rows with an ``agent`` column first.
     """
     frames = []
     for name, agent in agents.items():
         for approach in training_approaches:
             for epsilon in epsilons:
-                frame = evaluate_agent(copy.deepcopy(env), agent, training_approach=approach, epsilon=epsilon,
-                                       **evaluate_args)
+                frame = evolve_agent(copy.deepcopy(env), agent, training_approach=approach, epsilon=epsilon,
+                                     **evaluate_args)
                 frame.insert(0, "agent", name)
                 frames.append(frame)
     if not frames:
@@ -228,7 +315,7 @@ def plot_evolution(results: pd.DataFrame, path: str | os.PathLike[str] | None = 
     Parameters
     ----------
     results : pandas.DataFrame
-        :func:`evaluate_agent`'s or :func:`gather_exploration_stats`'s rows.
+        :func:`evolve_agent`'s or :func:`exploration_table`'s rows.
     path : str or os.PathLike, optional
         Where to save the figure as well.
 
