@@ -176,6 +176,21 @@ class Action(int):
     def __repr__(self) -> str:
         return int.__repr__(self)
 
+    def __bool__(self) -> bool:
+        # 0.1.3.0's actions were dicts, always true: its code tests ``if action:``,
+        # which must not drop the impressions of product 0.
+        return True
+
+    def __contains__(self, key: object) -> bool:
+        return key in ("a", "ps", "ps-a") or (key in ("t", "u") and hasattr(self, str(key)))
+
+    def keys(self) -> list[str]:
+        """0.1.3.0's dict keys, so that ``{**action}`` and ``'ps-a' in action`` work."""
+        return [key for key in ("t", "u", "a", "ps", "ps-a") if key in self]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key in self else default
+
     def __reduce__(self) -> tuple[type[Action], tuple[int, float, Any, float | None, int | None]]:
         return (Action, (int(self), self.ps, self.ps_all, getattr(self, "t", None), getattr(self, "u", None)))
 
