@@ -671,16 +671,20 @@ def _leaderboard(arguments: argparse.Namespace) -> None:
 
     env_args = {"random_seed": arguments.seed, "num_products": arguments.products, "K": arguments.latent_factors,
                 "number_of_flips": arguments.flips, "sigma_omega": arguments.sigma_omega, "rng": arguments.rng}
-    _make_env("reco-gym-v1", env_args)  # bad settings fail here, once, rather than in every entry
+    try:  # bad settings fail here, once, rather than in every entry
+        _make_env("reco-gym-v1", env_args)
+    except ValueError as error:
+        raise ValueError(f"the competition's env (--products, --latent-factors, --flips, --sigma-omega): "
+                         f"{error}") from None
     competition_args = competition_env_args(arguments.products, arguments.seed, arguments.latent_factors,
                                             arguments.flips, arguments.log_epsilon, arguments.sigma_omega,
                                             {"rng": arguments.rng})
     if arguments.folder is not None:
         if not arguments.folder.is_dir():
-            raise FileNotFoundError(f"--folder {arguments.folder}: no such directory")
+            raise FileNotFoundError(f"--folder/--entries_dir {arguments.folder}: no such directory")
         files = sorted(arguments.folder.glob("*.py"))
         if not files:
-            raise ValueError(f"--folder {arguments.folder}: holds no agent files (*.py)")
+            raise ValueError(f"--folder/--entries_dir {arguments.folder}: holds no agent files (*.py)")
         entries = [entry for path in files for entry in _file_entries(path)]
     else:
         entries = [_builtin_entry(entry) for entry in registry.available_agents()]
