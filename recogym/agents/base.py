@@ -154,8 +154,8 @@ class BatchAgent(Agent):
     * ``train`` buffers the notebook-style steps as logs and hands them to
       ``train_logs`` before the next act, so learning step by step and
       learning from :meth:`~recogym.RecoEnv.simulate` logs give the same agent;
-    * every action carries its propensity, and the whole vector with
-      ``with_ps_all``.
+    * every action carries its propensity and the whole vector (``ps-a``;
+      the env logs it with ``with_ps_all``).
 
     With :attr:`legacy_draws` (on when the config has ``rng='legacy'``, or
     through :func:`use_legacy_draws`) the agent draws instead as 0.1.3.0's
@@ -264,7 +264,8 @@ class BatchAgent(Agent):
         probabilities = self.checked_policy(batch)
         action = int(self.draw(batch, probabilities)[0])
         self._user_step += 1
-        return Action(action, probabilities[0, action], probabilities[0] if self.with_ps_all else ())
+        # The whole vector always (free here): 0.1.3.0 code reads act()['ps-a'] without with_ps_all too.
+        return Action(action, probabilities[0, action], probabilities[0])
 
     def reset(self) -> None:
         """Forget the current user's views and steps."""

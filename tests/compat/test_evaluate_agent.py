@@ -434,9 +434,20 @@ def test_off_policy_tables_name_what_is_missing(off_policy):
     from recogym.evaluate_agent import verify_agents_recall_at_k
 
     _, frame = off_policy
-    without_ps_all = {"plain": OrganicUserEventCounterAgent({"num_products": P})}
+    class WithoutPsAll:  # a 0.1.3.0-style agent built without with_ps_all
+        def act(self, observation, reward, done):
+            return {"a": 0, "ps": 1.0, "ps-a": ()}
+
+        def reset(self):
+            pass
+
     with pytest.raises(ValueError, match="with_ps_all"):
-        recogym.verify_agents_IPS(frame, without_ps_all)
+        recogym.verify_agents_IPS(frame, {"plain": WithoutPsAll()})
+    # recogym's agents carry the whole vector whether or not with_ps_all is set.
+    plain = recogym.verify_agents_IPS(frame, {"agent": OrganicUserEventCounterAgent({"num_products": P})})
+    flagged = recogym.verify_agents_IPS(frame, {"agent": OrganicUserEventCounterAgent({"num_products": P,
+                                                                                     "with_ps_all": True})})
+    pd.testing.assert_frame_equal(plain, flagged)
     with pytest.raises(ValueError, match="no impressions"):
         recogym.verify_agents_IPS(frame[frame["z"] == "organic"], ope_targets())
     with pytest.raises(ValueError, match="k must be"):
