@@ -38,6 +38,9 @@ to_categorical``                       to_categorical`` (0.1.3.0's own copy;
                                        TensorFlow is not installed)
 ``from IPython.display import          ``display = _out`` (the notebook front end;
 display, HTML``                        ``_out`` prints what Jupyter would show)
+``LogisticRegression(multi_class=      ``LogisticRegression(...)``: scikit-learn
+'multinomial', ...)``                  1.8 removed the argument, and multinomial
+                                       is lbfgs' default since 1.5 (same model)
 ``import gym, recogym`` /              ``import recogym`` (recogym target)
 ``import gym``
 ``gym.make(``                          ``recogym.make(`` (recogym target)
@@ -79,6 +82,7 @@ import os
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -179,7 +183,7 @@ SOURCES: dict[str, Source] = {
         Source(
             "likelihood_agents", "Likelihood Agents.ipynb", "notebook",
             substitutions=(
-                ("ABTestNumberOfUsers = 10000", "ABTestNumberOfUsers = 20"),
+                ("ABTestNumberOfUsers = 10000", "ABTestNumberOfUsers = 40"),
                 ("[(0, 100), (1, 1000), (2, 10000)]", "[(0, 10), (1, 20), (2, 50)]"),
                 ("for count in range(1, 200):", "for count in range(1, 20):"),
                 ("for count in range(1, 100):", "for count in range(1, 20):", 3),
@@ -410,6 +414,9 @@ IMPORT_RULES: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
       "`from recogym.agents.organic_count import to_categorical`")),
     (r"^([ \t]*)from IPython\.display import display, HTML[ \t]*$", r"\1display = _out", TARGETS,
      "`from IPython.display import display, HTML` -> `display = _out`"),
+    (r"multi_class ?= ?'multinomial', ?", "", TARGETS,
+     ("`LogisticRegression(multi_class='multinomial', ...)` -> `LogisticRegression(...)` (scikit-learn 1.8 "
+      "removed the argument; multinomial is lbfgs' default since 1.5, so the model is the same)")),
     (r"^([ \t]*)import gym, recogym[ \t]*$", r"\1import recogym", ("recogym",),
      "`import gym, recogym` -> `import recogym`"),
     (r"^([ \t]*)import gym[ \t]*$", r"\1import recogym", ("recogym",), "`import gym` -> `import recogym`"),
@@ -503,7 +510,7 @@ def convert(source: Source, data: bytes, target: str, commit: str) -> str:
     else:
         body = data.decode()
     body, applied = apply_import_rules(body, target)
-    changes += [f"import: {a}" for a in applied]
+    changes += [f"rewrite: {a}" for a in applied]
     body = apply_substitutions(body, source)
     changes += [f"substituted: {e[0]!r} -> {e[1]!r}" + (f" ({e[2]}x)" if len(e) > 2 else "")
                 for e in source.substitutions]
@@ -525,12 +532,18 @@ def convert(source: Source, data: bytes, target: str, commit: str) -> str:
     if uses_matplotlib:
         prefix.append(MATPLOTLIB_HEADER)
     script = "\n".join(header) + "\n" + "\n".join(prefix) + "\n\n" + body.rstrip() + "\n"
-    compile(script, source.stem, "exec")  # fail here, not in the test, on broken output
+    with warnings.catch_warnings():  # the notebooks' own "\p" escapes are theirs to keep
+        warnings.simplefilter("ignore", SyntaxWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        compile(script, source.stem, "exec")  # fail here, not in the test, on broken output
     return script
 
 
 def script_digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+    """The digest of a script's code: its comment-only and blank lines (the
+    header's wording) left out."""
+    code = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return hashlib.sha256("\n".join(code).encode()).hexdigest()
 
 
 def output_path(source: Source, out_dir: Path | None) -> Path:
