@@ -46,7 +46,7 @@ from .params import (
     env_args,
 )
 from .policies import UserPopularity
-from .session import Action, Context, Session, UserBatch
+from .session import Action, Context, DefaultContext, Observation, Session, UserBatch
 from .sim.parallel import simulate_parallel
 
 #: Names imported on first use: name -> the module that holds it (a module
@@ -93,6 +93,7 @@ __all__ = [
     "Comparison",
     "Configuration",
     "Context",
+    "DefaultContext",
     "CumulativeViewCounts",
     "DefaultTimeGenerator",
     "EventKind",
@@ -103,6 +104,7 @@ __all__ = [
     "RecoEnv0",
     "RecoEnv1",
     "RoiMetrics",
+    "Observation",
     "Session",
     "TrainingApproach",
     "UserBatch",
