@@ -265,6 +265,8 @@ SOURCES: dict[str, Source] = {
                 ("ABTestNumberOfUsers = 10000", "ABTestNumberOfUsers = 100"),
                 ("env_1_args['num_epochs'] = 100", "env_1_args['num_epochs'] = 2"),
                 ("for count in range(200):", "for count in range(20):", 2),
+                ("    max_iter = 5000,", "    max_iter = 200,"),
+                ("    max_iter = 10000,", "    max_iter = 200,"),
                 ("TrainingDataSamples = (100, 500, 1000, 2000, 3000, 5000, 8000, 10000, 13000, 14000, 15000)",
                  "TrainingDataSamples = (10, 30)"),
                 ("TestingDataSamples = 10000", "TestingDataSamples = 30"),
