@@ -121,7 +121,7 @@ class Source:
     removed_in: str | None = None
     substitutions: tuple[tuple[str, ...], ...] = ()
     argv: tuple[str, ...] = ()  # command-line arguments the script is run with
-    volatile: tuple[str, ...] = ()  # printed lines whose numbers are not results (clock times)
+    volatile: tuple[str, ...] = ()  # printed text that is no result (clock times): removed
     why: str = ""  # a note for the header (what the scaling keeps)
 
 
@@ -183,7 +183,7 @@ SOURCES: dict[str, Source] = {
         Source(
             "likelihood_agents", "Likelihood Agents.ipynb", "notebook",
             substitutions=(
-                ("ABTestNumberOfUsers = 10000", "ABTestNumberOfUsers = 40"),
+                ("ABTestNumberOfUsers = 10000", "ABTestNumberOfUsers = 60"),
                 ("[(0, 100), (1, 1000), (2, 10000)]", "[(0, 10), (1, 20), (2, 50)]"),
                 ("for count in range(1, 200):", "for count in range(1, 20):"),
                 ("for count in range(1, 100):", "for count in range(1, 20):", 3),
@@ -236,7 +236,7 @@ SOURCES: dict[str, Source] = {
                 ("ABTestNumberOfUsers=5000", "ABTestNumberOfUsers=200"),
                 ("                       10000,\n", "                       100,\n"),
             ),
-            volatile=(r"A/B-testing at",),
+            volatile=(r"A/B-testing at .*",),
         ),
         Source(
             "removed_epsilon_worse", "Epsilon Worse.ipynb", "notebook",
@@ -280,7 +280,7 @@ SOURCES: dict[str, Source] = {
                 ("ABTestNumberOfUsers=5000", "ABTestNumberOfUsers=200"),
                 ("                       5000,\n", "                       100,\n"),
             ),
-            volatile=(r"A/B-testing at",),
+            volatile=(r"A/B-testing at .*",),
         ),
         Source(
             "deterministic_test", "deterministic_test.py", "script",
@@ -295,7 +295,7 @@ SOURCES: dict[str, Source] = {
             argv=("--P", "10", "--UO", "20", "--U", "20", "--Utest", "50", "--K", "5", "--F", "2",
                   "--entries_dir", "entries"),
             why="tensorflow was imported only to print its version",
-            volatile=(r"^Namespace\(",),
+            volatile=(r"^Namespace\(.*", r"\S+(?=\s+entries/)"),
         ),
     )
 }
@@ -672,18 +672,18 @@ def prepare_workdir(source: Source, script: Path, cwd: Path) -> None:
 
 
 # A number as printed: not part of a word (``float64``, ``0x1f``) and not a
-# duration (``0.5s``).
-NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w.])|\b(?:nan|NaN|inf)\b")
+# duration (``0.5s``); pandas' ``<NA>`` and ``NaN`` both read as NaN.
+NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w.])|\b(?:nan|NaN|inf)\b|<NA>")
 
 
 def printed_numbers(printed: str, volatile: tuple[str, ...] = ()) -> list[tuple[str, list[float]]]:
-    """(line, its numbers) for each printed line that has numbers, skipping
-    lines that match a ``volatile`` pattern (clock times and the like)."""
+    """(line, its numbers) for each printed line that has numbers, after
+    removing the text that ``volatile`` patterns match (clock times)."""
     rows = []
     for line in printed.splitlines():
-        if any(re.search(pattern, line) for pattern in volatile):
-            continue
-        numbers = [float(token) for token in NUMBER.findall(line)]
+        for pattern in volatile:
+            line = re.sub(pattern, "", line)
+        numbers = [float("nan") if token == "<NA>" else float(token) for token in NUMBER.findall(line)]
         if numbers:
             rows.append((line, numbers))
     return rows
