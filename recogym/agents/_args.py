@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -62,11 +63,14 @@ def check_mf_settings(config: Mapping[str, Any]) -> tuple[int, float, int, float
 
 
 def check_known_args(config: Mapping[str, Any], allowed: Iterable[str], agent: str) -> None:
-    """Refuse a key of ``config`` that is neither one of ``allowed`` nor an
-    env arg, naming it, the closest allowed one and all of them.
+    """Refuse a key of ``config`` that looks like a misspelling of one of
+    ``allowed``, naming it, the closest allowed one and all of them; warn of
+    any other key that is neither allowed nor an env arg, which is ignored.
 
     Env args pass because 0.1.3.0's notebooks built one config for the env
-    and the agent (``Configuration({**env_1_args, **logreg_poly_args})``).
+    and the agent (``Configuration({**env_1_args, **logreg_poly_args})``);
+    other keys warn rather than raise because 0.1.3.0's evaluation helpers
+    pass their extra args to every agent they build.
 
     Raises
     ------
@@ -74,10 +78,10 @@ def check_known_args(config: Mapping[str, Any], allowed: Iterable[str], agent: s
     """
     allowed = sorted(set(allowed))
     env_args = set(env_0_args) | set(env_1_args) | set(OPTIONAL_ARGS)
-    unknown = [key for key in config if key not in allowed and key not in env_args]
-    if unknown:
-        key = unknown[0]
+    for key in (key for key in config if key not in allowed and key not in env_args):
         nearest = difflib.get_close_matches(str(key), allowed, n=1)
-        hint = f" (did you mean {nearest[0]!r}?)" if nearest else ""
-        raise ValueError(f"unknown agent arg {key!r} for {agent}{hint}; allowed: {', '.join(allowed)}, "
-                         f"or any env arg")
+        if nearest:
+            raise ValueError(f"unknown agent arg {key!r} for {agent} (did you mean {nearest[0]!r}?); allowed: "
+                             f"{', '.join(allowed)}, or any env arg")
+        warnings.warn(f"agent arg {key!r} is not one of {agent}'s and is ignored; its args: {', '.join(allowed)}",
+                      UserWarning, stacklevel=3)
