@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -487,8 +488,8 @@ def verify_agents(env: Any, number_of_users: int, agents: Mapping[str, Any]) -> 
 
     In legacy mode the numbers are 0.1.3.0's, which counted one more miss per
     user: the logging action 0.1.3.0's ``generate_logs`` took after the user
-    had left, never shown (as :func:`recogym.test_agent` counts it there).
-    The default mode counts only what was shown.
+    had left, never shown, which legacy ``generate_logs`` logs too. The
+    default mode counts only what was shown.
 
     Returns
     -------
@@ -502,22 +503,25 @@ def verify_agents(env: Any, number_of_users: int, agents: Mapping[str, Any]) -> 
         data = copy.deepcopy(env).generate_logs(number_of_users, agent)
         clicks = data.loc[data["z"] == "bandit", "c"]
         successes, failures = int((clicks == 1).sum()), int((clicks == 0).sum())
-        if _is_legacy(env):
-            failures += number_of_users  # 0.1.3.0's phantom impressions
         median, low, high = ctr_interval(successes, successes + failures)
         names.append(name)
         quantiles.append((low, median, high))
     return _quantile_frame(names, quantiles)
 
 
-def _policy_vector(choice: Any, agent: Any) -> np.ndarray:
+def _policy_vector(choice: Any) -> np.ndarray:
+    """The probabilities of every product an agent's action carries
+    (``'ps-a'``); empty if it carries none."""
     probabilities = choice["ps-a"] if isinstance(choice, (Mapping, Action)) else ()
     vector = np.asarray(probabilities, dtype=np.float64)
-    if vector.ndim != 1 or not len(vector):
-        raise ValueError(f"{type(agent).__name__}.act() gave no probability of every product ('ps-a' was "
-                         f"{probabilities!r}): off-policy estimates need them; build the agent with "
-                         f"'with_ps_all': True")
-    return vector
+    return vector if vector.ndim == 1 else np.empty(0)
+
+
+def _require_policy(policy: np.ndarray, agent: Any) -> np.ndarray:
+    if not len(policy):
+        raise ValueError(f"{type(agent).__name__}.act() gave no probability of every product ('ps-a'): "
+                         f"off-policy estimates need them; build the agent with 'with_ps_all': True")
+    return policy
 
 
 def _replay(agent: Any, reco_log: Any) -> Iterator[tuple[Any, int, int, np.ndarray]]:
@@ -543,7 +547,7 @@ def _replay(agent: Any, reco_log: Any) -> Iterator[tuple[Any, int, int, np.ndarr
                 continue
             choice = agent.act(Observation(DefaultContext(logs.t[row], user), session), 0, False)
             following = int(rows[position + 1]) if position + 1 < len(rows) else -1
-            yield logs, int(row), following, _policy_vector(choice, agent)
+            yield logs, int(row), following, _policy_vector(choice)
             session = OrganicSessions()
 
 
@@ -551,7 +555,8 @@ def evaluate_IPS(agent: Any, reco_log: Any) -> list[float]:
     """The IPS terms ``c * pi(a) / ps`` of ``agent`` at each impression of
     ``reco_log`` (a ``generate_logs`` DataFrame or Logs); ``agent.act`` must
     give every product's probability (``'ps-a'``, ``with_ps_all``)."""
-    return [float(logs.c[row] * policy[logs.a[row]] / logs.ps[row]) for logs, row, _, policy in _replay(agent, reco_log)]
+    return [float(logs.c[row] * _require_policy(policy, agent)[logs.a[row]] / logs.ps[row])
+            for logs, row, _, policy in _replay(agent, reco_log)]
 
 
 def evaluate_SNIPS(agent: Any, reco_log: Any) -> tuple[list[float], list[float]]:
@@ -560,7 +565,7 @@ def evaluate_SNIPS(agent: Any, reco_log: Any) -> tuple[list[float], list[float]]
     rewards, p_ratio = [], []
     for logs, row, _, policy in _replay(agent, reco_log):
         rewards.append(float(logs.c[row]))
-        p_ratio.append(float(policy[logs.a[row]] / logs.ps[row]))
+        p_ratio.append(float(_require_policy(policy, agent)[logs.a[row]] / logs.ps[row]))
     return rewards, p_ratio
 
 
@@ -572,14 +577,25 @@ def _top_k(policy: np.ndarray, k: int) -> set[int]:
 def evaluate_recall_at_k(agent: Any, reco_log: Any, k: int = 5) -> list[int]:
     """1 or 0 for each unclicked impression of ``reco_log`` followed by an
     organic view of the same user: whether that view was among ``agent``'s
-    ``k`` most probable products there."""
+    ``k`` most probable products there.
+
+    An agent whose actions carry no probabilities (``'ps-a'`` empty: built
+    without ``with_ps_all``) has no top ``k``, so it never hits, as in
+    0.1.3.0; a warning says so.
+    """
     k = check_positive_int("k", k)
     hits = []
+    without_policy = False
     for logs, row, following, policy in _replay(agent, reco_log):
-        if k > len(policy):
+        if k > len(policy) and len(policy):
             raise ValueError(f"k must be at most the number of products ({len(policy)}), got {k}")
+        without_policy = without_policy or not len(policy)
         if following >= 0 and logs.organic[following] and logs.c[row] != 1:
             hits.append(int(int(logs.v[following]) in _top_k(policy, k)))
+    if without_policy:
+        warnings.warn(f"{type(agent).__name__}.act() gave no probability of every product ('ps-a'), so its "
+                      f"recall@{k} counts no hit there (as in 0.1.3.0); build it with 'with_ps_all': True",
+                      UserWarning, stacklevel=2)
     return hits
 
 

@@ -452,6 +452,10 @@ def test_off_policy_tables_name_what_is_missing(off_policy):
         recogym.verify_agents_IPS(frame[frame["z"] == "organic"], ope_targets())
     with pytest.raises(ValueError, match="k must be"):
         verify_agents_recall_at_k(frame, ope_targets(), k=P + 1)
+    # 0.1.3.0's notebooks list such an agent's recall: 0, as 0.1.3.0 gave it (its top k was empty).
+    with pytest.warns(UserWarning, match="with_ps_all"):
+        table = verify_agents_recall_at_k(frame, {"plain": WithoutPsAll()}, k=3)
+    assert table[["0.025", "0.500", "0.975"]].iloc[0].tolist() == [0.0, 0.0, 0.0]
     with pytest.raises(TypeError, match="agents"):
         recogym.verify_agents_IPS(frame, {})
 

@@ -209,7 +209,7 @@ def test_plot_names_missing_columns():
         plot_evolution(pd.DataFrame({"step": [0], "approach": ["ALL_DATA"], "epsilon": [0.0]}))
 
 
-def test_evaluate_agent_names_bad_arguments(env):
+def test_evolve_agent_names_bad_arguments(env):
     with pytest.raises(ValueError, match="training_approach"):
         evolve_agent(copy.deepcopy(env), RandomAgent({"num_products": P}), training_approach="ALL_DATA")
     with pytest.raises(ValueError, match="num_steps"):
