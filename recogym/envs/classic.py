@@ -380,6 +380,11 @@ class RecoEnv:
         one organic session each, the next ``num_offline_users`` their whole
         timeline. ``agent`` (default: the env's ``agent`` arg, else uniform
         random) chooses the actions.
+
+        In legacy mode these are 0.1.3.0's logs row for row, with the
+        impression it logs after each user's last step: the logging policy's
+        action for a user who had left, never shown, click 0.
+        :meth:`simulate` has no such rows (and runs without Python per event).
         """
         config = self._require_init().config
         num_offline_users = check_count("num_offline_users", num_offline_users)
@@ -390,7 +395,7 @@ class RecoEnv:
         if config.rng == "legacy":
             use_legacy_draws(agent)
         self._in_episode = False
-        if agent is None:
+        if agent is None and config.rng != "legacy":
             return self.simulate(num_offline_users, num_organic_offline_users).to_pandas(
                 self._uniform_policy() if config.with_ps_all else (), nullable=False)
         logs, ps_all = self._agent_logs(agent, num_offline_users, num_organic_offline_users)
@@ -440,7 +445,12 @@ class RecoEnv:
                     assert action is not None and reward is not None  # only a user's first step has none
                     builder.impression(time, user, int(action), reward, action.ps, ps_all=action.ps_all)
                     store_views(observation)
-                self.finish_offline_user()
+                if self._require_init().legacy:
+                    # 0.1.3.0 logs the logging action it takes after the user left: a row never
+                    # shown, with click 0 (its "phantom" impression), which legacy mode keeps.
+                    phantom, *_ = self.step_offline(self._last_observation, self._last_reward, True)
+                    assert phantom is not None
+                    builder.impression(phantom.t, user, int(phantom), 0, phantom.ps, ps_all=phantom.ps_all)
         finally:
             self._logging_agent = saved_agent
             self._in_episode = False

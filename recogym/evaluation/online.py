@@ -207,9 +207,9 @@ def evaluate_online(env: RecoEnv, agent: Any, num_users: int) -> tuple[int, int]
     agent, whose phantom impression after each user counts as a miss.
     """
     if env.simulation.legacy:
-        logs = env.generate_logs(num_users, agent=agent)
-        shown = logs["c"].dropna()
-        return int(shown.sum()), len(shown) + num_users
+        logs = env.generate_logs(num_users, agent=agent)  # with 0.1.3.0's phantom impressions, click 0
+        logged = logs["c"].dropna()
+        return int(logged.sum()), len(logged)
     if hasattr(agent, "act_batch"):
         return evaluate_batch(env, agent, num_users, first_user=env.take_users(num_users))
     clicks = impressions = 0
