@@ -45,10 +45,19 @@ def test_generate_logs_dataframe(throughput, num_products):
     assert set(logs["z"].unique()) == {"organic", "bandit"}
 
 
-def test_legacy_generate_logs(throughput):
+def test_legacy_simulate(throughput):
     env = env_for(rng="legacy")
-    logs = throughput("logs P=10", "generate_logs, rng='legacy'", lambda: env.generate_logs(USERS[10]), len)
+    logs = throughput("logs P=10", "simulate, rng='legacy'", lambda: env.simulate(USERS[10]), len)
     assert len(logs) > 50 * USERS[10]
+
+
+def test_legacy_generate_logs(throughput):
+    """0.1.3.0's logs row for row (its phantom rows included), stepped in Python."""
+    env = env_for(rng="legacy")
+    users = USERS[10] // 10
+    logs = throughput("logs P=10", "generate_logs, rng='legacy' (0.1.3.0's rows, Python per event)",
+                      lambda: env.generate_logs(users), len)
+    assert len(logs) > 50 * users
 
 
 @pytest.mark.parametrize("num_products, K, users", [(10_000, 20, 300), (100_000, 50, 20)],
