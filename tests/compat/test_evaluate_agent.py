@@ -226,14 +226,21 @@ def test_evaluate_agent_gives_0_1_3_0s_numbers(run):
     assert rewards_record(rewards) == run["rewards"]
 
 
-def test_gather_exploration_stats_gives_0_1_3_0s_numbers():
+@pytest.mark.parametrize("approach", ["ALL_DATA", "ALL_EXPLORATION_DATA"])
+def test_gather_exploration_stats_gives_0_1_3_0s_numbers(approach, pyplot):
     expected = load("evaluate_agent")["gather_exploration_stats"]
+    run = expected["runs"][approach]
     stats = recogym.gather_exploration_stats(
         recogym.make("reco-gym-v1"), legacy_args(expected["random_seed"]), {}, AGENT_INITS,
-        TrainingApproach[expected["approach"]], expected["num_initial_train_users"], expected["num_step_users"],
+        TrainingApproach[approach], expected["num_initial_train_users"], expected["num_step_users"],
         tuple(expected["epsilons"]), expected["num_evolution_steps"])
     assert {name: {key: rewards_record(value) for key, value in by_epsilon.items()}
-            for name, by_epsilon in stats.items()} == expected["stats"]
+            for name, by_epsilon in stats.items()} == run["stats"]
+    if "roi" in run:
+        roi = recogym.plot_roi(stats)
+        for name, by_epsilon in run["roi"].items():
+            for key, values in by_epsilon.items():
+                np.testing.assert_allclose(roi[name][key][RoiMetrics.ROI_MEAN], values, rtol=1e-12)
 
 
 def exploration(approach, agent_inits=AGENT_INITS, users=20):
