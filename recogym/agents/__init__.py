@@ -22,6 +22,7 @@ from .abstract import (
 from .bandit_count import BanditCount, bandit_count_args
 from .bandit_mf import BanditMFSquare, bandit_mf_square_args
 from .base import Agent, BatchAgent, UserBatch, keyed_uniform
+from .bayesian_poly_vb import BayesianAgentVB
 from .epsilon_greedy import EpsilonGreedy, epsilon_greedy_args
 from .logreg_ips import LogregMulticlassIpsAgent, logreg_multiclass_ips_args
 from .logreg_poly import LogregPolyAgent, logreg_poly_args
@@ -32,6 +33,7 @@ from .organic_mf import OrganicMFSquare, organic_mf_square_args
 from .organic_user_count import OrganicUserEventCounterAgent, organic_user_count_args
 from .policy_agent import PolicyAgent
 from .popularity import PopularityAgent, popularity_args
+from .pytorch_mlr import PyTorchMLRAgent, pytorch_mlr_args
 from .random_agent import RandomAgent, random_args
 
 __all__ = [
@@ -69,5 +71,8 @@ __all__ = [
     "organic_mf_square_args",
     "NnIpsAgent",
     "nn_ips_args",
+    "PyTorchMLRAgent",
+    "pytorch_mlr_args",
+    "BayesianAgentVB",
     "PolicyAgent",
 ]
