@@ -202,11 +202,12 @@ class RecoEnv:
 
         In the default random-number mode a user's draws depend only on
         ``(random_seed, user_id)``; in legacy mode users draw in turn from one
-        stream, so ``user_id`` is only a label.
+        stream, so ``user_id`` is only a label, 0 unless given (as in 0.1.3.0).
         """
         self._require_init()
         if user_id is None:
-            user_id = self._next_user
+            # 0.1.3.0's reset(user_id=0): in legacy mode ids only label users, and they are its labels.
+            user_id = 0 if self._require_init().legacy else self._next_user
             if user_id > MAX_USER_ID:
                 raise ValueError(f"no user id is left after {MAX_USER_ID}: call reset(user_id) with an id "
                                  f"in [0, {MAX_USER_ID}], or reset_random_seed()")

@@ -82,6 +82,24 @@ RTOL = 1e-6
 # Scripts whose printed numbers come from a fitted model, where an exact match
 # is impossible for the stated reason: compared at the stated tolerance.
 TOLERANCE: dict[str, tuple[float, str]] = {}
+# Printed lines (by index in the fixture, [start, stop)) where recogym differs
+# from 0.1.3.0 on purpose, each for the reason given (see docs/porting.md);
+# every other line must match.
+DIFFERS_ON_PURPOSE: dict[str, list[tuple[int, int, str]]] = {
+    "getting_started": [(1, 4, "0.1.3.0's step_offline returns the logging policy's dict, which the notebook "
+                               "prints; recogym's action is an int (with the dict's keys), printed as its product"),
+                        (10, 11, "the notebook's own agent draws from numpy's global, unseeded random state, so "
+                                 "0.1.3.0 itself prints another CTR each run"),
+                        (11, 12, "RandomAgent's seed: 0.1.3.0's random_args draw random_seed at import"),
+                        (12, 13, "the notebook's own agent, drawing from numpy's global random state")],
+    "compare_agents": [(1, 2, "BanditCount: 0.1.3.0 counts each click under the view before last, a bug "
+                              "recogym fixes"),
+                       (2, 3, "BanditMFSquare's fit: recogym's MF agents fit with regularisation")],
+    "bandit_feedback_embedding_logreg": [(21, 22, "RandomAgent's seed: 0.1.3.0's random_args draw random_seed "
+                                                  "at import, so 0.1.3.0 itself prints other numbers each run")],
+    "complex_time_behaviour": [(105, 115, "LogregPolyAgent's fits: 0.1.3.0 put the action's index in its cross "
+                                          "features and aged views by int16-truncated times, which recogym fixes")],
+}
 
 
 def test_sources_cover_the_requirements_table():
@@ -150,7 +168,11 @@ def test_legacy_numbers(stem: str, corpus: dict[str, Path], tmp_path: Path) -> N
     rtol = TOLERANCE.get(stem, (RTOL, ""))[0]
     expected = fixture["numbers"]
     actual = en.printed_numbers(run.printed, en.SOURCES[stem].volatile)
+    on_purpose = {index for start, stop, _ in DIFFERS_ON_PURPOSE.get(stem, []) for index in range(start, stop)}
+    assert on_purpose < set(range(len(expected))), f"{stem}: DIFFERS_ON_PURPOSE names lines 0.1.3.0 never printed"
     for index, ((want_line, want), (got_line, got)) in enumerate(zip(expected, actual)):
+        if index in on_purpose:
+            continue
         if len(want) != len(got) or not all(_same(w, g, rtol) for w, g in zip(want, got)):
             pytest.fail(
                 f"{stem}: numeric line {index} differs from 0.1.3.0's (rtol {rtol}):\n"
