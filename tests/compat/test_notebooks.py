@@ -137,7 +137,18 @@ def _run(corpus: dict[str, Path], stem: str, mode: str, cwd: Path) -> en.Run:
     return run
 
 
-@pytest.mark.parametrize("stem", list(en.SOURCES))
+# Scripts that do not run yet, each for the reason given: strict, so that one
+# that starts to run must leave this table.
+DOES_NOT_RUN_YET = {
+    "removed_explore_exploit_evolution": "gather_exploration_stats wraps each agent in EpsilonGreedy, which needs "
+                                         "a batch policy, and LogregPolyAgent with a weight_history_function acts "
+                                         "per user only",
+}
+
+
+@pytest.mark.parametrize("stem", [pytest.param(stem, marks=pytest.mark.xfail(reason=DOES_NOT_RUN_YET[stem],
+                                                                            strict=True))
+                                  if stem in DOES_NOT_RUN_YET else stem for stem in en.SOURCES])
 def test_runs(stem: str, corpus: dict[str, Path], tmp_path: Path) -> None:
     _run(corpus, stem, "default", tmp_path)
 
