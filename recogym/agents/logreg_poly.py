@@ -237,7 +237,7 @@ class LogregPolyAgent(LogFittedAgent):
         probabilities = greedy((self.cross_coef @ views + self.action_coef)[None, :])[0]
         self._user_step += 1
         action = int(np.argmax(probabilities))
-        return Action(action, 1.0, probabilities if self.with_ps_all else ())
+        return Action(action, 1.0, probabilities)
 
     def reset(self) -> None:
         super().reset()
