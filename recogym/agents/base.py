@@ -264,8 +264,9 @@ class BatchAgent(Agent):
         probabilities = self.checked_policy(batch)
         action = int(self.draw(batch, probabilities)[0])
         self._user_step += 1
-        # The whole vector always (free here): 0.1.3.0 code reads act()['ps-a'] without with_ps_all too.
-        return Action(action, probabilities[0, action], probabilities[0])
+        # The whole vector always (free here): 0.1.3.0 code reads act()['ps-a'] without with_ps_all too,
+        # and action['t'], action['u'], which its action dicts carried.
+        return Action(action, probabilities[0, action], probabilities[0], **context_of(observation))
 
     def reset(self) -> None:
         """Forget the current user's views and steps."""

@@ -328,12 +328,15 @@ class RecoEnv:
                                       self._last_reward if reward is None else reward, done)
         if done:
             return action, self._empty_session(), 0, True, None
+        assert action is not None  # only declined after done
         return (action, *self.step(int(action)))
 
-    def _logging_action(self, observation: Session | None, reward: int | None, done: bool) -> Action:
+    def _logging_action(self, observation: Session | None, reward: int | None, done: bool) -> Action | None:
         if self._logging_agent is not None:
-            choice = as_action(self._logging_agent.act(observation, reward, done), self.num_products,
-                               self._logging_agent)
+            raw = self._logging_agent.act(observation, reward, done)
+            if raw is None and done:
+                return None  # an agent may decline the action after done: 0.1.3.0 then logs nothing
+            choice = as_action(raw, self.num_products, self._logging_agent)
             product, ps, ps_all = int(choice), choice.ps, choice.ps_all
         else:
             product, ps, ps_all = self._slots.uniform_action(0), self._uniform_ps, self._uniform_ps_all
@@ -450,8 +453,8 @@ class RecoEnv:
                     # 0.1.3.0 logs the logging action it takes after the user left: a row never
                     # shown, with click 0 (its "phantom" impression), which legacy mode keeps.
                     phantom, *_ = self.step_offline(self._last_observation, self._last_reward, True)
-                    assert phantom is not None
-                    builder.impression(phantom.t, user, int(phantom), 0, phantom.ps, ps_all=phantom.ps_all)
+                    if phantom is not None:
+                        builder.impression(phantom.t, user, int(phantom), 0, phantom.ps, ps_all=phantom.ps_all)
         finally:
             self._logging_agent = saved_agent
             self._in_episode = False

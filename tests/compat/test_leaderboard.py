@@ -74,11 +74,7 @@ def test_the_entries_are_the_originals_byte_for_byte():
 
 #: Entries that fail today in legacy mode for a bug outside the leaderboard
 #: (strict: they must fail, so the mark goes once the bug is fixed).
-KNOWN_LEGACY_FAILURES = {
-    "dump_agent.py": "recogym's BatchAgent.act returns an Action without 't' and 'u', which 0.1.3.0's "
-                     "actions carried (the entry reads action['t']); the default mode does not call the "
-                     "entry's act() (test_agent serves a BatchAgent subclass through act_batch)",
-}
+KNOWN_LEGACY_FAILURES: dict[str, str] = {}
 
 
 def entry_params(known_failures):
