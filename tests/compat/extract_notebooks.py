@@ -97,8 +97,8 @@ TARGETS = ("recogym", "legacy")
 LICENCE_NOTICE = """\
 # The code below is from the RecoGym repository, licensed under the Apache
 # License, Version 2.0 (the "License"); you may not use this file except in
-# compliance with the License.  A copy is in tests/compat/LICENSE-reco-gym, or
-# at https://www.apache.org/licenses/LICENSE-2.0.  Distributed on an "AS IS"
+# compliance with the License.  A copy is at
+# https://www.apache.org/licenses/LICENSE-2.0.  Distributed on an "AS IS"
 # BASIS, WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or
 # implied.  It was modified by the mechanical changes listed below."""
 
