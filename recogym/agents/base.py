@@ -255,6 +255,13 @@ class BatchAgent(Agent):
         return check_probability_rows(f"{type(self).__name__}.policy()", self.policy(batch),
                                       (len(batch.user_ids), self.num_products))
 
+    def batch_acts_like_act(self) -> bool:
+        """Whether :meth:`act_batch` recommends what :meth:`act` would, so that
+        a batch may stand in for users acting one by one: so for this class's
+        own ``act``; a subclass that overrides ``act`` (as 0.1.3.0's
+        third-party agents do) is served user by user unless it says so."""
+        return type(self).act is BatchAgent.act
+
     def act(self, observation: Session | None, reward: int | None, done: bool) -> Action:
         """Draw this user's next product from the policy, with its propensity."""
         self._observe(observation)
@@ -306,6 +313,15 @@ class BatchAgent(Agent):
         if self._pending.rows:
             logs, self._pending = self._pending.build(), LogBuilder()
             self.train_logs(logs)
+
+
+def serves_batches(agent: Any) -> bool:
+    """Whether ``agent.act_batch`` may stand in for ``agent.act``: an agent
+    with ``act_batch``, unless it is a :class:`BatchAgent` whose ``act`` was
+    overridden (:meth:`BatchAgent.batch_acts_like_act`)."""
+    if not callable(getattr(agent, "act_batch", None)):
+        return False
+    return agent.batch_acts_like_act() if isinstance(agent, BatchAgent) else True
 
 
 def use_legacy_draws(agent: Any) -> None:

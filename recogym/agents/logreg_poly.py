@@ -216,6 +216,9 @@ class LogregPolyAgent(LogFittedAgent):
     def _batch_act_batch(self, batch: UserBatch) -> tuple[np.ndarray, np.ndarray]:
         return super().act_batch(batch)
 
+    def batch_acts_like_act(self) -> bool:
+        return self.weight_history_function is None  # act is then BatchAgent's
+
     # -- the per-user path of a weight_history_function ----------------------
 
     def act(self, observation: Session | None, reward: int | None, done: bool) -> Action:

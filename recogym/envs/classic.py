@@ -12,7 +12,6 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .._checks import MAX_USER_ID, check_action, check_count, check_seed, check_user_id, check_user_range, is_integer
-from ..agents.base import use_legacy_draws
 from ..logs import LogBuilder, Logs
 from ..model import Simulation
 from ..model import transition_matrix
@@ -95,7 +94,7 @@ class RecoEnv:
             raise TypeError(f"env.agent must be None (uniform logging) or an agent with an act() method, "
                             f"got {agent!r}")
         if self._simulation is not None and self._simulation.legacy:
-            use_legacy_draws(agent)
+            _use_legacy_draws(agent)
         self._logging_agent = agent
 
     # -- 0.1.3.0's attributes, read from the engine ------------------------
@@ -397,7 +396,7 @@ class RecoEnv:
         if agent is not None and not callable(getattr(agent, "act", None)):
             raise TypeError(f"agent must have an act() method, got {agent!r}")
         if config.rng == "legacy":
-            use_legacy_draws(agent)
+            _use_legacy_draws(agent)
         self._in_episode = False
         if agent is None and config.rng != "legacy":
             return self.simulate(num_offline_users, num_organic_offline_users).to_pandas(
@@ -580,6 +579,13 @@ def make(env_id: str) -> RecoEnv:
     if not isinstance(env_id, str) or env_id not in envs:
         raise ValueError(f"unknown env id {env_id!r}; choose one of {ENV_IDS}")
     return envs[env_id]()
+
+
+def _use_legacy_draws(agent: Any) -> None:
+    # Imported here: recogym.agents loads scipy.sparse, which `import recogym` leaves for later.
+    from ..agents.base import use_legacy_draws
+
+    use_legacy_draws(agent)
 
 
 #: 0.1.3.0's base class of the envs, by its old name.

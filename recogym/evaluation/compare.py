@@ -224,6 +224,12 @@ def verify_agents(env: RecoEnv, number_of_users: int, agents: Mapping[str, Any])
                          "0.975": table["q0.975"]})
 
 
+def _serves_batches(agent: Any) -> bool:
+    from ..agents.base import serves_batches  # recogym.agents loads scipy.sparse: only when needed
+
+    return serves_batches(agent)
+
+
 def _check_agents(agents: Any) -> None:
     if not isinstance(agents, Mapping) or not agents:
         raise TypeError(f"agents must be a non-empty dict of names and agents, got {agents!r}")
@@ -253,7 +259,7 @@ def _online_outcomes(env: RecoEnv, agents: Mapping[str, Any], first_user: int, n
         learns = hasattr(agent, "train_logs") or hasattr(agent, "train")
         if num_offline_users is not None and learns:
             train_offline(copy.deepcopy(env), agent, num_offline_users, num_organic_offline_users)
-        if callable(getattr(agent, "act_batch", None)):
+        if _serves_batches(agent):
             outcomes = _batch_outcomes(env, agent, first_user, num_users, num_envs)
         else:
             outcomes = _classic_outcomes(copy.deepcopy(env), agent, first_user, num_users)

@@ -9,7 +9,6 @@ from tqdm.auto import tqdm
 
 from .._checks import check_count
 from .._version import __version__
-from ..agents.base import use_legacy_draws
 from ..envs.batch import evaluate_batch
 from ..envs.classic import RecoEnv
 from ..session import Session, as_action
@@ -93,6 +92,8 @@ def test_agent(
     for epoch in range(num_epochs):
         trained = copy.deepcopy(agent)
         if legacy:
+            from ..agents.base import use_legacy_draws  # recogym.agents loads scipy.sparse: only when needed
+
             use_legacy_draws(trained)
         train_env = test_env = env
         if epoch_with_random_reset:
@@ -210,7 +211,9 @@ def evaluate_online(env: RecoEnv, agent: Any, num_users: int) -> tuple[int, int]
         logs = env.generate_logs(num_users, agent=agent)  # with 0.1.3.0's phantom impressions, click 0
         logged = logs["c"].dropna()
         return int(logged.sum()), len(logged)
-    if hasattr(agent, "act_batch"):
+    from ..agents.base import serves_batches  # recogym.agents loads scipy.sparse: only when needed
+
+    if serves_batches(agent):
         return evaluate_batch(env, agent, num_users, first_user=env.take_users(num_users))
     clicks = impressions = 0
     num_products = env.num_products

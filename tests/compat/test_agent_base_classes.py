@@ -727,3 +727,28 @@ def test_test_agent_serves_a_weighted_logreg_poly_user_by_user():
     batched = recogym.test_agent(copy.deepcopy(env), plain, 100, 50, num_organic_offline_users=0)
     assert (per_user.clicks, per_user.impressions) == (batched.clicks, batched.impressions)
     assert per_user.impressions > 500
+
+
+def test_a_subclass_that_overrides_act_is_tested_through_its_act():
+    """0.1.3.0's third-party agents subclass its agents and override act: test_agent and
+    compare must then serve them user by user, not through the parent's act_batch."""
+    from recogym.agents import OrganicCount
+    from recogym.agents.base import serves_batches
+
+    calls = []
+
+    class AlwaysZero(OrganicCount):
+        def act(self, observation, reward, done):
+            calls.append(done)
+            return {**super().act(observation, reward, done), "a": 0, "ps": 1.0}
+
+    env = recogym.make("reco-gym-v1")
+    env.init_gym({"random_seed": 6})
+    agent = AlwaysZero({"num_products": 10})
+    assert serves_batches(OrganicCount({"num_products": 10})) and not serves_batches(agent)
+    result = recogym.test_agent(copy.deepcopy(env), agent, 30, 40)
+    assert len(calls) == result.impressions > 0
+    # Every impression showed product 0: the clicks are those of a fixed product-0 policy.
+    fixed = recogym.compare({}, {"zero": AlwaysZero({"num_products": 10})}, 40, 6,
+                            num_offline_users=30, num_organic_offline_users=100, num_bootstrap=10)
+    assert (fixed.table.loc[0, "clicks"], fixed.table.loc[0, "impressions"]) == (result.clicks, result.impressions)
