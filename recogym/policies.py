@@ -18,9 +18,10 @@ MAX_EPSILON = 1e12
 @dataclass(frozen=True)
 class UserPopularity:
     """Recommend in proportion to the user's own organic view counts plus
-    ``epsilon``: the logging policy of 0.1.3.0's ``competition_score``
-    (``OrganicUserEventCounterAgent`` with ``select_randomly`` and
-    ``exploit_explore=False``)."""
+    ``epsilon``: ``OrganicUserEventCounterAgent`` with ``select_randomly``
+    and ``exploit_explore=False``, which the log driver runs itself
+    (0.1.3.0's ``competition_score`` logs with ``exploit_explore=True``
+    instead, as ``recogym leaderboard`` does)."""
 
     epsilon: float = 0.01
 
