@@ -55,7 +55,7 @@ TIMEOUT = 900
 # saying which, only when one is missing.
 REQUIRES: dict[str, tuple[str, ...]] = {
     "getting_started": (),
-    "compare_agents": (),
+    "compare_agents": ("torch",),  # BanditMFSquare
     "ips_vs_non_ips": ("matplotlib", "sklearn"),
     "organic_vs_likelihood": ("matplotlib", "sklearn"),
     "pure_organic_vs_bandit": (),
