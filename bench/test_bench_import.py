@@ -16,11 +16,12 @@ import sys
 
 import pytest
 
-#: What ``import recogym`` must leave unimported: the extras, and the parts of
-#: scipy and pyarrow that only some functions need. (pandas 3 imports pyarrow's
+#: What ``import recogym`` must leave unimported: the extras, the parts of
+#: scipy and pyarrow that only some functions need, gymnasium (registered when
+#: it is imported) and tqdm (imported with the first bar). (pandas 3 imports pyarrow's
 #: core itself when it is installed, so that is in the reference too.)
 NOT_IMPORTED = ("torch", "sklearn", "matplotlib", "dask", "distributed", "scipy.stats", "scipy.sparse",
-                "pyarrow.parquet", "obp")
+                "pyarrow.parquet", "obp", "gymnasium", "tqdm", "asyncio")
 
 
 def _python(code):

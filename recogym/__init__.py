@@ -14,8 +14,9 @@ types (:mod:`recogym.logs`, :mod:`recogym.session`, :mod:`recogym.params`,
 :mod:`recogym.envs`, the front ends; :mod:`recogym.agents`;
 :mod:`recogym.evaluation` and :mod:`recogym.io`; the command line.
 
-``import recogym`` loads the envs, their data types, the online evaluation and
-the Gymnasium registration. The other names of ``__all__`` (the agents,
+``import recogym`` loads the envs, their data types and the online
+evaluation; recogym's Gymnasium ids are registered as soon as gymnasium is
+imported, without importing it (:mod:`recogym.envs.registration`). The other names of ``__all__`` (the agents,
 off-policy evaluation, Parquet and plots) are imported on first use, through the module's ``__getattr__``
 (PEP 562), so that scipy's sparse and stats modules, pyarrow's Parquet
 reader and the optional extras cost nothing until they are asked for.
@@ -29,7 +30,7 @@ from . import _moved
 from ._version import __version__
 from .envs.batch import BatchEnv, evaluate_batch
 from .envs.classic import RecoEnv, RecoEnv0, RecoEnv1, make
-from .envs.gym_env import CumulativeViewCounts, register_envs
+from .envs.registration import register_envs, register_when_imported
 # Eager, as they are cheap: bound here, the functions compare and sweep keep
 # their names when `import recogym.compare` (an old module path, see _moved)
 # would otherwise bind the module to them.
@@ -53,6 +54,7 @@ from .sim.parallel import simulate_parallel
 #: itself where the name is that of a subpackage).
 _LAZY = {
     "agents": "recogym.agents",
+    "CumulativeViewCounts": "recogym.envs.gym_env",
     "plots": "recogym.plots",
     "TrainingApproach": "recogym.evaluation.evolution",
     "evolve_agent": "recogym.evaluation.evolution",
@@ -110,6 +112,7 @@ __all__ = [
     "UserBatch",
     "UserPopularity",
     "__version__",
+    "register_envs",
     "agents",
     "build_agent_init",
     "compare",
@@ -163,4 +166,4 @@ def __dir__() -> list[str]:
 
 
 _moved.install()
-register_envs()
+register_when_imported()

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, NoReturn
 
 import pandas as pd
-from tqdm.auto import tqdm
+from ._progress import tqdm
 
 from ._checks import check_known_keys, check_output_path
 from ._version import __version__

@@ -8,6 +8,7 @@ Parquet files' schema). pyarrow is imported only when Arrow is asked for.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -66,7 +67,10 @@ MISSING: dict[str, float] = {"v": -1, "a": -1, "c": -1, "ps": np.nan, "click_pro
 #: One event as :func:`logs_from_rows` takes it: ``(t, u, z, v, a, c, ps, click_probability)``.
 LogRow = tuple[float, int, int, int, int, int, float, float]
 
-_Z_CATEGORIES = pd.CategoricalDtype([kind.label for kind in EventKind])
+@functools.cache
+def _z_categories() -> pd.CategoricalDtype:
+    # Made on first use: building it at import touches pandas' pyarrow checks.
+    return pd.CategoricalDtype([kind.label for kind in EventKind])
 
 
 @dataclass(frozen=True)
@@ -164,7 +168,7 @@ class Logs:
         frame = pd.DataFrame({
             "t": self.t,
             "u": self.u,
-            "z": pd.Categorical.from_codes(self.z, dtype=_Z_CATEGORIES),
+            "z": pd.Categorical.from_codes(self.z, dtype=_z_categories()),
             "v": v,
             "a": a,
             "c": c,

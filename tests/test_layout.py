@@ -22,7 +22,7 @@ PACKAGE = Path(recogym.__file__).parent
 
 # Lower layers never import higher ones; a module may import its own layer.
 LAYERS = [
-    ("recogym._checks", "recogym._version", "recogym._core", "recogym._moved"),
+    ("recogym._checks", "recogym._version", "recogym._core", "recogym._moved", "recogym._progress"),
     ("recogym.params", "recogym.session", "recogym.logs", "recogym.policies", "recogym.time_generators"),
     ("recogym.model", "recogym._reference"),
     ("recogym.sim", "recogym.agents"),

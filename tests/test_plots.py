@@ -135,8 +135,9 @@ def test_importing_recogym_does_not_import_matplotlib():
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
-def test_importing_recogym_leaves_scipy_stats_sparse_parquet_and_extras_for_later():
-    heavy = ("matplotlib", "torch", "sklearn", "dask", "scipy.stats", "scipy.sparse", "pyarrow.parquet")
+def test_importing_recogym_leaves_scipy_stats_sparse_parquet_gymnasium_tqdm_and_extras_for_later():
+    heavy = ("matplotlib", "torch", "sklearn", "dask", "scipy.stats", "scipy.sparse", "pyarrow.parquet", "gymnasium",
+             "tqdm", "asyncio")
     code = f"import sys, recogym; print([m for m in {heavy!r} if m in sys.modules])"
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert completed.stdout.strip() == "[]"

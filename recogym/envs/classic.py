@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from .._progress import tqdm
 
 from .._checks import MAX_USER_ID, check_action, check_count, check_seed, check_user_id, check_user_range, is_integer
 from ..logs import LogBuilder, Logs

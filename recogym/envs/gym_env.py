@@ -19,6 +19,7 @@ from .._checks import MAX_USER_ID, check_action, check_flag, check_user_id
 from ..model import Simulation
 from ..params import Configuration, resolve_env_args
 from ..sim.slots import Slots
+from .registration import GYMNASIUM_ALIASES, GYMNASIUM_IDS, register_envs
 
 __all__ = [
     "RENDER_MODES",
@@ -32,14 +33,6 @@ __all__ = [
     "VIEW_COUNT_HIGH",
     "check_render_mode",
 ]
-
-#: Gymnasium id -> RecoGym model.
-GYMNASIUM_IDS = {"recogym/RecoGym-v1": "reco-gym-v1", "recogym/RecoGymClusters-v0": "reco-gym-v0"}
-
-#: Older ids, registered as the same envs. Gymnasium reads ``RecoGym-v0`` as
-#: an old version of ``RecoGym-v1`` and says it is out of date, so the cluster
-#: model has its own name now.
-GYMNASIUM_ALIASES = {"recogym/RecoGym-v0": "recogym/RecoGymClusters-v0"}
 
 #: The render modes of the Gymnasium envs: ``'ansi'``, one text line per step.
 RENDER_MODES = ("ansi",)
@@ -317,21 +310,3 @@ class CumulativeViewCounts(gymnasium.ObservationWrapper[np.ndarray, np.int64, np
         return self._counts.astype(np.float32)
 
 
-def register_envs() -> None:
-    """Register ``recogym/RecoGym-v1``, ``recogym/RecoGymClusters-v0`` and
-    its alias ``recogym/RecoGym-v0`` with Gymnasium, each with its native
-    vector env; ids already registered are left as they are.
-
-    ``gymnasium.make('recogym:recogym/RecoGym-v1')`` imports recogym, and so
-    registers them, before it looks the id up.
-    """
-    ids = {**GYMNASIUM_IDS, **{alias: GYMNASIUM_IDS[env_id] for alias, env_id in GYMNASIUM_ALIASES.items()}}
-    for env_id, model in ids.items():
-        if env_id in gymnasium.registry:
-            continue
-        suffix = model[-1]
-        gymnasium.register(
-            id=env_id,
-            entry_point=f"recogym.envs.gym_env:RecoGymEnv{suffix}",
-            vector_entry_point=f"recogym.envs.gym_vector:RecoGymVectorEnv{suffix}",
-        )

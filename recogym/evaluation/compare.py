@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from tqdm.auto import tqdm
+from .._progress import tqdm
 
 from .._checks import check_choice, check_count, check_positive_int, check_seed
 from ..envs.batch import BatchEnv

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from .._progress import tqdm
 
 from .._checks import check_count, check_positive_int
 from ..agents.base import BatchAgent

@@ -5,7 +5,7 @@ import copy
 import time
 from typing import Any
 
-from tqdm.auto import tqdm
+from .._progress import tqdm
 
 from .._checks import check_count
 from .._version import __version__

@@ -26,7 +26,7 @@ from typing import Any, Union
 
 import pandas as pd
 
-from tqdm.auto import tqdm
+from .._progress import tqdm
 
 from .._checks import check_choice, check_count, check_executor, check_flag, check_positive_int, is_real, seed_limit
 from ..envs.classic import ENV_IDS, make

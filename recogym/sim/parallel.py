@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from tqdm.auto import tqdm
+from .._progress import tqdm
 
 from .._checks import check_choice, check_count, check_executor, check_flag, check_positive_int, check_user_range
 from ..logs import Logs

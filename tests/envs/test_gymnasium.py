@@ -2,6 +2,8 @@
 schema, seeding, and equality with the classic env's users. The native
 vector env's autoreset modes are in test_gym_vector_modes.py."""
 import copy
+import subprocess
+import sys
 import warnings
 
 import gymnasium
@@ -67,6 +69,23 @@ def test_register_envs_is_idempotent():
         assert spec is before[env_id]
         assert spec.entry_point.startswith("recogym.envs.gym_env:")
         assert spec.vector_entry_point.startswith("recogym.envs.gym_vector:")
+
+
+@pytest.mark.parametrize("order", ["import recogym, gymnasium", "import gymnasium, recogym",
+                                   "import recogym, importlib.util; importlib.util.find_spec('gymnasium'); "
+                                   "import gymnasium",
+                                   "import recogym; from gymnasium.envs import registration as gymnasium"])
+def test_ids_are_registered_whichever_is_imported_first(order):
+    # recogym registers without importing gymnasium: at once if gymnasium is
+    # there, else after gymnasium's own import, which keeps its own loader.
+    code = (f"{order}; import sys; ids = [i for i in gymnasium.registry if i.startswith('recogym/')]; "
+            "print(sorted(ids)); g = sys.modules['gymnasium']; "
+            "print(type(g.__loader__).__name__, type(g.__spec__.loader).__name__, "
+            "[type(f).__name__ for f in sys.meta_path])")
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    ids, loaders = completed.stdout.splitlines()
+    assert ids == repr(sorted([*IDS, *GYMNASIUM_ALIASES]))
+    assert "RegisterAfter" not in loaders and "AfterGymnasium" not in loaders
 
 
 @pytest.mark.parametrize("render_mode", [None, "ansi"])
