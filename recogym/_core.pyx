@@ -58,6 +58,12 @@ cdef enum:
     POLICY_UNIFORM = 0
     POLICY_FIXED = 1
     POLICY_USER_POPULARITY = 2     # the user's view counts + epsilon
+    POLICY_POPULARITY_RANKING = 3  # slates: the user's top-k viewed, or a uniform slate w.p. epsilon
+
+# How a user examines a slate (env arg click_model).
+cdef enum:
+    CLICK_PBM = 0           # position-based: position j examined w.p. examination[j], independently
+    CLICK_CASCADE = 1       # top-down scan, stopping after a click (or not continuing)
 
 # Commands of the stepping driver; a command >= 0 recommends that product.
 cdef enum:
@@ -79,6 +85,9 @@ CUSTOM_TIME = TIME_CUSTOM
 UNIFORM_POLICY = POLICY_UNIFORM
 FIXED_POLICY = POLICY_FIXED
 USER_POPULARITY_POLICY = POLICY_USER_POPULARITY
+POPULARITY_RANKING_POLICY = POLICY_POPULARITY_RANKING
+PBM_CLICK_MODEL = CLICK_PBM
+CASCADE_CLICK_MODEL = CLICK_CASCADE
 NEW_USER_COMMAND = NEW_USER
 NEW_USER_NO_SESSION_COMMAND = NEW_USER_NO_SESSION
 BROWSE_COMMAND = BROWSE
@@ -128,6 +137,10 @@ cdef class Engine:
     cdef const double[::1] initial_view_cdf
     cdef const double[:, ::1] view_cdf
     cdef const double[:, ::1] click_table
+    cdef Py_ssize_t slate_size
+    cdef int click_model
+    cdef const double[::1] examination
+    cdef double cascade_continuation
 
     cdef int8_t[::1] markov_state
     cdef int64_t[::1] user_id
@@ -156,6 +169,11 @@ cdef class Engine:
     cdef int64_t[::1] recorded_index
     cdef int64_t[::1] recorded_view
     cdef double[::1] recorded_time
+    cdef int8_t[:, ::1] slate_clicks
+    cdef double[:, ::1] slate_click_probabilities
+    cdef double[:, ::1] slate_attraction
+    cdef int64_t[::1] slate_taken
+    cdef int64_t[::1] slate_ranking
 
     def __init__(self, dict params, dict state):
         self.params = params
@@ -179,6 +197,11 @@ cdef class Engine:
         self.initial_view_cdf = params['initial_view_cdf']
         self.view_cdf = params['view_cdf']
         self.click_table = params['click_table']
+        # Slates (absent from older params: one recommendation).
+        self.slate_size = params.get('slate_size', 1)
+        self.click_model = params.get('click_model', CLICK_PBM)
+        self.examination = params.get('examination', np.ones(1))
+        self.cascade_continuation = params.get('cascade_continuation', 1.0)
 
         self.markov_state = state['markov_state']
         self.num_slots = self.markov_state.shape[0]
@@ -209,6 +232,11 @@ cdef class Engine:
         self.recorded_index = np.empty(INITIAL_RECORDED_VIEWS, dtype=np.int64)
         self.recorded_view = np.empty(INITIAL_RECORDED_VIEWS, dtype=np.int64)
         self.recorded_time = np.empty(INITIAL_RECORDED_VIEWS, dtype=np.float64)
+        self.slate_clicks = np.zeros((self.num_slots, self.slate_size), dtype=np.int8)
+        self.slate_click_probabilities = np.zeros((self.num_slots, self.slate_size), dtype=np.float64)
+        self.slate_attraction = np.zeros((self.num_slots, self.slate_size), dtype=np.float64)
+        self.slate_taken = np.zeros(self.slate_size, dtype=np.int64)
+        self.slate_ranking = np.zeros(self.slate_size, dtype=np.int64)
 
     def __reduce__(self):
         return (Engine, (self.params, self.state))
@@ -329,6 +357,48 @@ cdef class Engine:
         self.raise_callback_error()
         return next_user, self.clicks[0], self.click_probabilities[0], self.markov_state[slot]
 
+    def step_slates(self, const int64_t[::1] slots, const int64_t[:, ::1] slates, bint record_views):
+        """Show ``slates[i]`` (a ranking of ``slate_size`` distinct products)
+        to the user in ``slots[i]``, for every i; each user then browses if
+        organic. The stepping driver's command for slates: users arrive
+        through :meth:`step`.
+
+        The outcome of each slate lands in :meth:`outcomes` (any click, and
+        its probability) and :meth:`slate_outcomes` (per position) at
+        position ``i``; views are counted and recorded as by :meth:`step`.
+        """
+        cdef Generators g
+        cdef Stream s, clock
+        cdef Stream *timing
+        cdef Py_ssize_t i
+        self.fetch_generators(&g)
+        self.recorded = 0
+        with nogil:
+            timing = self.timing_stream(&s, &clock, &g)
+            for i in range(slots.shape[0]):
+                self.run_slate(i, slots[i], &slates[i, 0], record_views, &s, timing, &g)
+        self.raise_callback_error()
+
+    cdef int run_slate(self, Py_ssize_t i, Py_ssize_t slot, const int64_t *slate, bint record_views, Stream *s,
+                       Stream *timing, Generators *g) except -1 nogil:
+        self.open_stream(slot, s, g)
+        self.clicks[i] = <int8_t>show_slate(self, slot, slate, &self.slate_clicks[i, 0],
+                                            &self.slate_click_probabilities[i, 0], &self.slate_attraction[i, 0],
+                                            s, timing)
+        self.click_probabilities[i] = any_click_probability(self, &self.slate_click_probabilities[i, 0])
+        if self.count_steps:
+            self.steps[slot] += 1
+        self.browse(i, slot, s, timing, record_views)
+        self.close_stream(slot, s)
+        return 0
+
+    def slate_outcomes(self):
+        """Per position, the clicks (int8), true click probabilities and the
+        products' click probabilities of the last :meth:`step_slates`, by
+        command position: arrays the next step reuses."""
+        return (np.asarray(self.slate_clicks), np.asarray(self.slate_click_probabilities),
+                np.asarray(self.slate_attraction))
+
     cdef int run_command(self, Py_ssize_t i, Py_ssize_t slot, int64_t command, uint64_t *next_user,
                          uint64_t end_user, bint replace_leavers, bint record_views, Stream *s, Stream *timing,
                          Generators *g) except -1 nogil:
@@ -428,6 +498,86 @@ cdef class Engine:
         self.close_stream(slot, &s)
         return action
 
+    def uniform_slate(self, Py_ssize_t slot):
+        """The uniform slate logging policy's draw for the user in ``slot``
+        (``slate_size`` distinct products, every ranking equally likely)."""
+        cdef Generators g
+        cdef Stream s
+        slate = np.empty(self.slate_size, dtype=np.int64)
+        cdef int64_t[::1] out = slate
+        self.fetch_generators(&g)
+        self.open_stream(slot, &s, &g)
+        self.draw_uniform_slate(&s, &out[0])
+        self.close_stream(slot, &s)
+        return slate
+
+    cdef void draw_uniform_slate(self, Stream *s, int64_t *slate) noexcept nogil:
+        """k distinct products uniformly, one draw per position: position j
+        takes the i-th product (i uniform below P - j) among those not yet shown."""
+        cdef Py_ssize_t j, m, at, i, k = self.slate_size
+        cdef int64_t *taken = &self.slate_taken[0]     # the slate so far, sorted
+        for j in range(k):
+            i = draw_index(s, self.P - j)
+            at = 0
+            while at < j and taken[at] <= i:
+                i += 1
+                at += 1
+            slate[j] = i
+            m = j
+            while m > at:       # insert i at ``at``, keeping taken sorted
+                taken[m] = taken[m - 1]
+                m -= 1
+            taken[at] = i
+
+    cdef void popularity_ranking(self, const double *counts, int64_t *ranking) noexcept nogil:
+        """The k products with the most views in ``counts``, most viewed
+        first, ties to the lower index."""
+        cdef Py_ssize_t j, p, best
+        for j in range(self.slate_size):
+            best = -1
+            for p in range(self.P):
+                if j > 0 and not (counts[p] < counts[ranking[j - 1]]
+                                  or (counts[p] == counts[ranking[j - 1]] and p > ranking[j - 1])):
+                    continue        # ranked already
+                if best < 0 or counts[p] > counts[best]:
+                    best = p
+            ranking[j] = best
+
+    cdef double logging_slate(self, Stream *s, int policy, double epsilon, const double *counts, int64_t *slate,
+                              double *pscore_item_position, double *pscore_cascade) noexcept nogil:
+        """Draw the slate logging policy's ranking into ``slate`` with its
+        exact propensities: per position (the probability that the product
+        at j is shown at j) and per prefix (that positions 0..j are as
+        shown). Returns the slate's probability.
+
+        Uniform: every ranking of k distinct products equally likely. The
+        popularity ranking: with probability ``epsilon`` a uniform slate,
+        else the user's k most viewed products (``counts``).
+        """
+        cdef Py_ssize_t j, k = self.slate_size
+        cdef double uniform_prefix = 1.0, explore = 1.0
+        cdef bint greedy = False, prefix_matches = True
+        cdef int64_t *ranking = &self.slate_ranking[0]
+        if policy == POLICY_POPULARITY_RANKING:
+            self.popularity_ranking(counts, ranking)
+            explore = epsilon
+            greedy = draw_uniform(s) >= epsilon
+        if greedy:
+            for j in range(k):
+                slate[j] = ranking[j]
+        else:
+            self.draw_uniform_slate(s, slate)
+        for j in range(k):
+            uniform_prefix = uniform_prefix / <double>(self.P - j)
+            if policy == POLICY_POPULARITY_RANKING:
+                prefix_matches = prefix_matches and slate[j] == ranking[j]
+                pscore_item_position[j] = (1.0 - explore) * (slate[j] == ranking[j]) + explore / <double>self.P
+                pscore_cascade[j] = (1.0 - explore) * prefix_matches + explore * uniform_prefix
+            else:
+                pscore_item_position[j] = 1.0 / <double>self.P
+                pscore_cascade[j] = uniform_prefix
+        return pscore_cascade[k - 1]
+
     # ------------------------------------------------------------------
     # The log driver.
 
@@ -435,7 +585,10 @@ cdef class Engine:
                       const double[::1] policy_cdf, const double[::1] policy_probabilities, double epsilon,
                       double[:, ::1] policy_counts, bint lockstep, double[:, ::1] lockstep_logits,
                       double[::1] t, int64_t[::1] u, int8_t[::1] z, int32_t[::1] v, int32_t[::1] a,
-                      int8_t[::1] c, double[::1] ps, double[::1] click_probability):
+                      int8_t[::1] c, double[::1] ps, double[::1] click_probability,
+                      int32_t[:, ::1] slate_a=None, int8_t[:, ::1] slate_c=None,
+                      double[:, ::1] slate_pscore_item_position=None, double[:, ::1] slate_pscore_cascade=None,
+                      double[:, ::1] slate_click_probability=None):
         """Run users ``next_user .. end_user - 1`` through the slots under a
         logging policy, one row per organic view or impression.
 
@@ -457,8 +610,20 @@ cdef class Engine:
         Stops when the output columns are full; the slots keep the users in
         progress, so calling again with the returned ``next_user`` continues.
 
+        With the ``slate_*`` columns (``slate_size > 1``), each impression
+        is a slate drawn by the slate policy (uniform, or the popularity
+        ranking with ``epsilon``), written per position into them (-1 and
+        NaN on organic rows); ``a`` then holds its top product, ``c`` whether
+        any position was clicked, ``ps`` the slate's probability and
+        ``click_probability`` that of any click.
+
         Returns ``(rows_written, next_user)``.
         """
+        cdef bint with_slates = slate_a is not None
+        cdef Py_ssize_t j, k = self.slate_size
+        cdef int64_t *slate = NULL
+        shown = np.zeros(k, dtype=np.int64)
+        cdef int64_t[::1] shown_view = shown
         cdef Generators g
         cdef Stream s, clock
         cdef Stream *timing
@@ -469,7 +634,8 @@ cdef class Engine:
         cdef double p
         cdef double *precomputed
         cdef double *counts
-        cdef bint popularity = policy == POLICY_USER_POPULARITY
+        cdef bint popularity = policy == POLICY_USER_POPULARITY or policy == POLICY_POPULARITY_RANKING
+        slate = &shown_view[0]
         self.fetch_generators(&g)
         with nogil:
             timing = self.timing_stream(&s, &clock, &g)
@@ -535,9 +701,29 @@ cdef class Engine:
                             c[rows] = -1
                             ps[rows] = NAN
                             click_probability[rows] = NAN
+                            if with_slates:
+                                for j in range(k):
+                                    slate_a[rows, j] = -1
+                                    slate_c[rows, j] = -1
+                                    slate_pscore_item_position[rows, j] = NAN
+                                    slate_pscore_cascade[rows, j] = NAN
+                                    slate_click_probability[rows, j] = NAN
                             if counts != NULL:
                                 counts[action] += 1.0
                             transition(self, slot, &s, timing)
+                        elif with_slates:
+                            ps[rows] = self.logging_slate(&s, policy, epsilon, counts, slate,
+                                                          &slate_pscore_item_position[rows, 0],
+                                                          &slate_pscore_cascade[rows, 0])
+                            c[rows] = <int8_t>show_slate(self, slot, slate, &slate_c[rows, 0],
+                                                         &slate_click_probability[rows, 0],
+                                                         &self.slate_attraction[0, 0], &s, timing)
+                            click_probability[rows] = any_click_probability(self, &slate_click_probability[rows, 0])
+                            for j in range(k):
+                                slate_a[rows, j] = <int32_t>slate[j]
+                            z[rows] = BANDIT_EVENT
+                            v[rows] = -1
+                            a[rows] = <int32_t>slate[0]
                         else:
                             action = self.logging_action(&s, policy, &policy_cdf[0], epsilon, counts, &ps[rows])
                             if not popularity:

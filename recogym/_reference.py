@@ -15,7 +15,7 @@ from .model import StaticParameters, _choice_cdf, build_static, transition_cdf
 from .params import Configuration
 from .policies import UserPopularity
 
-__all__ = ["reference_logs"]
+__all__ = ["reference_logs", "reference_slate_logs", "show_slate"]
 
 ORGANIC, BANDIT, STOP = 0, 1, 2
 
@@ -149,3 +149,136 @@ def reference_logs(model: str, config: Configuration, num_users: int, num_organi
     dtypes = dict(t=np.float64, u=np.int64, z=np.int8, v=np.int32, a=np.int32, c=np.int8, ps=np.float64,
                   click_probability=np.float64)
     return {name: np.array(values, dtype=dtypes[name]) for name, values in rows.items()}
+
+
+# -- slates (slate_size > 1) --------------------------------------------------
+
+def _slate_parameters(config: Configuration) -> tuple[int, str, np.ndarray, float]:
+    from .model import examination_probabilities
+
+    return (int(config.slate_size), str(config.click_model), examination_probabilities(config),
+            float(config.get("cascade_continuation", 1.0)))
+
+
+def show_slate(user: _User, config: Configuration, cdf: np.ndarray, slate: list[int]) -> tuple[int, list[int], list[float]]:
+    """The reference of the kernel's ``show_slate``: ``(any click, clicks,
+    click probabilities)`` per position, after which the chain steps."""
+    k, click_model, examination, continuation = _slate_parameters(config)
+    attraction = [user.click_probability(product) for product in slate]
+    clicks = [0] * k
+    probabilities = [0.0] * k
+    if click_model == "pbm":
+        for j in range(k):
+            probabilities[j] = float(examination[j]) * attraction[j]
+            clicks[j] = int(user.rng.random() < probabilities[j])
+    else:
+        reach, scanning = 1.0, True
+        for j in range(k):
+            probabilities[j] = reach * attraction[j]
+            reach = reach * (1.0 - attraction[j]) * continuation
+            if not scanning:
+                continue
+            if user.rng.random() < attraction[j]:
+                clicks[j], scanning = 1, False
+            elif j + 1 < k and continuation < 1.0:
+                scanning = user.rng.random() < continuation
+    clicked = int(any(clicks))
+    user.transition(cdf)
+    if clicked:
+        user.state = ORGANIC
+    return clicked, clicks, probabilities
+
+
+def any_click_probability(click_model: str, probabilities: list[float]) -> float:
+    if click_model == "pbm":
+        none = 1.0
+        for q in probabilities:
+            none = none * (1.0 - q)
+        return 1.0 - none
+    total = 0.0
+    for q in probabilities:
+        total = total + q
+    return total
+
+
+def uniform_slate(rng: np.random.Generator, num_products: int, k: int) -> list[int]:
+    """k distinct products, one uniform per position: the i-th of those not yet taken."""
+    taken: list[int] = []
+    slate = []
+    for j in range(k):
+        i = min(int(rng.random() * (num_products - j)), num_products - j - 1)
+        for product in sorted(taken):
+            if product <= i:
+                i += 1
+            else:
+                break
+        slate.append(i)
+        taken.append(i)
+    return slate
+
+
+def popularity_ranking(counts: np.ndarray, k: int) -> list[int]:
+    """The k most viewed products, ties to the lower id."""
+    order = sorted(range(len(counts)), key=lambda product: (-counts[product], product))
+    return order[:k]
+
+
+def reference_slate_logs(model: str, config: Configuration, num_users: int, num_organic_users: int = 0,
+                         first_user: int = 0, explore: float | None = None) -> dict[str, np.ndarray]:
+    """Slate logs (``slate_size`` > 1) of the default mode under uniform
+    slates, or the popularity ranking with ``explore``: ``Logs`` columns,
+    and the per-position ones as ``slate_<name>``."""
+    if config.rng != "default":
+        raise ValueError("the reference models rng='default' only")
+    static = build_static(model, config)
+    cdf = transition_cdf(config)
+    P = config.num_products
+    k, click_model, _, _ = _slate_parameters(config)
+    names = ("t", "u", "z", "v", "a", "c", "ps", "click_probability", "slate_a", "slate_c",
+             "slate_pscore_item_position", "slate_pscore_cascade", "slate_click_probability")
+    rows: dict[str, list[object]] = {name: [] for name in names}
+    missing_int, missing_float = [-1] * k, [np.nan] * k
+    for user_id in range(first_user, first_user + num_organic_users + num_users):
+        organic_only = user_id < first_user + num_organic_users
+        user = _User(model, config, static, user_id)
+        counts = np.zeros(P)
+        while user.state != STOP and not (organic_only and user.state == BANDIT):
+            time = user.time
+            values: tuple[object, ...]
+            if user.state == ORGANIC:
+                view = user.view()
+                counts[view] += 1
+                values = (time, user_id, ORGANIC, view, -1, -1, np.nan, np.nan, missing_int, missing_int,
+                          missing_float, missing_float, missing_float)
+                user.transition(cdf)
+            else:
+                greedy = False
+                if explore is not None:
+                    ranking = popularity_ranking(counts, k)
+                    greedy = user.rng.random() >= explore
+                slate = list(ranking) if greedy else uniform_slate(user.rng, P, k)
+                item_position, cascade = [], []
+                uniform_prefix, matches = 1.0, True
+                for j in range(k):
+                    uniform_prefix = uniform_prefix / float(P - j)
+                    if explore is not None:
+                        matches = matches and slate[j] == ranking[j]
+                        item_position.append((1.0 - explore) * float(slate[j] == ranking[j]) + explore / float(P))
+                        cascade.append((1.0 - explore) * float(matches) + explore * uniform_prefix)
+                    else:
+                        item_position.append(1.0 / float(P))
+                        cascade.append(uniform_prefix)
+                clicked, clicks, probabilities = show_slate(user, config, cdf, slate)
+                values = (time, user_id, BANDIT, -1, slate[0], clicked, cascade[-1],
+                          any_click_probability(click_model, probabilities), slate, clicks, item_position, cascade,
+                          probabilities)
+            for name, value in zip(names, values):
+                rows[name].append(value)
+    dtypes = {"t": np.float64, "u": np.int64, "z": np.int8, "v": np.int32, "a": np.int32, "c": np.int8,
+              "ps": np.float64, "click_probability": np.float64, "slate_a": np.int32, "slate_c": np.int8,
+              "slate_pscore_item_position": np.float64, "slate_pscore_cascade": np.float64,
+              "slate_click_probability": np.float64}
+    out = {name: np.array(values, dtype=dtypes[name]) for name, values in rows.items()}
+    for name in names[8:]:
+        out[name] = out[name].reshape(-1, k)
+    return out

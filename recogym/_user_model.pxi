@@ -225,3 +225,64 @@ cdef inline int recommend(Engine e, Py_ssize_t slot, double p, Stream *s, Stream
     if click:
         e.markov_state[slot] = ORGANIC
     return click
+
+
+# ----------------------------------------------------------------------
+# Slates (slate_size > 1, default rng only): a ranking of k distinct products.
+
+cdef int show_slate(Engine e, Py_ssize_t slot, const int64_t *slate, int8_t *clicks, double *click_probability,
+                    double *attraction, Stream *s, Stream *timing) noexcept nogil:
+    """The user in ``slot`` is shown the ranking ``slate`` (k products) and
+    clicks per the click model; then a step of the chain, which any click
+    sends to organic. Writes per position the click, its true (marginal)
+    probability and the product's click probability ``attraction``.
+
+    PBM: one uniform per position j, a click iff ``u < examination[j] * p_j``.
+    Cascade: positions top-down, one uniform each for the click (``u < p_j``);
+    after a click the scan stops; after none it goes on to the next position
+    with probability ``cascade_continuation`` (one more uniform, drawn only
+    when that is below 1). Returns whether any position was clicked.
+    """
+    cdef Py_ssize_t j, k = e.slate_size
+    cdef double reach = 1.0
+    cdef int clicked = 0
+    cdef bint scanning = True
+    for j in range(k):
+        attraction[j] = click_probability_of(e, slot, slate[j])
+    if e.click_model == CLICK_PBM:
+        for j in range(k):
+            click_probability[j] = e.examination[j] * attraction[j]
+            clicks[j] = <int8_t>(draw_uniform(s) < click_probability[j])
+            clicked |= clicks[j]
+    else:
+        for j in range(k):
+            # P(click at j) = prod_{i<j} (1 - p_i) continuation^j * p_j
+            click_probability[j] = reach * attraction[j]
+            reach = reach * (1.0 - attraction[j]) * e.cascade_continuation
+            clicks[j] = 0
+            if not scanning:
+                continue
+            if draw_uniform(s) < attraction[j]:
+                clicks[j] = 1
+                clicked = 1
+                scanning = False
+            elif j + 1 < k and e.cascade_continuation < 1.0:
+                scanning = draw_uniform(s) < e.cascade_continuation
+    transition(e, slot, s, timing)
+    if clicked:
+        e.markov_state[slot] = ORGANIC
+    return clicked
+
+
+cdef inline double any_click_probability(Engine e, const double *click_probability) noexcept nogil:
+    """P(at least one click) from the positions' marginals: 1 - prod(1 - q_j)
+    under PBM (independent positions), sum q_j under cascade (one click at most)."""
+    cdef Py_ssize_t j
+    cdef double none = 1.0, total = 0.0
+    if e.click_model == CLICK_PBM:
+        for j in range(e.slate_size):
+            none = none * (1.0 - click_probability[j])
+        return 1.0 - none
+    for j in range(e.slate_size):
+        total = total + click_probability[j]
+    return total

@@ -7,6 +7,7 @@ Parquet files' schema). pyarrow is imported only when Arrow is asked for.
 """
 from __future__ import annotations
 
+import dataclasses
 import enum
 import functools
 from collections.abc import Iterable, Sequence
@@ -29,6 +30,11 @@ __all__ = [
     "log_schema",
     "LOG_COLUMNS",
     "COLUMN_DTYPES",
+    "SlateColumns",
+    "SlateLogs",
+    "with_slate",
+    "SLATE_COLUMN_DTYPES",
+    "slate_schema_fields",
 ]
 
 
@@ -73,6 +79,61 @@ def _z_categories() -> pd.CategoricalDtype:
     return pd.CategoricalDtype([kind.label for kind in EventKind])
 
 
+#: The per-position columns of slate logs (:class:`SlateColumns`), with
+#: their dtypes and missing values (on organic rows).
+SLATE_COLUMN_DTYPES: dict[str, type[np.generic]] = {
+    "a": np.int32,
+    "c": np.int8,
+    "pscore_item_position": np.float64,
+    "pscore_cascade": np.float64,
+    "click_probability": np.float64,
+}
+SLATE_MISSING: dict[str, float] = {"a": -1, "c": -1, "pscore_item_position": np.nan, "pscore_cascade": np.nan,
+                                   "click_probability": np.nan}
+
+
+@dataclass(frozen=True)
+class SlateColumns:
+    """The per-position columns of slate logs (``slate_size`` k > 1): arrays
+    of shape ``(rows, k)`` aligned with the rows of their :class:`Logs`,
+    ``-1`` / NaN on organic rows.
+
+    Attributes
+    ----------
+    a : int32 array
+        The slate: the product at each position, top first.
+    c : int8 array
+        1 where the position was clicked.
+    pscore_item_position : float64 array
+        The logging policy's probability of showing that product at that
+        position (OBP's ``pscore_item_position``).
+    pscore_cascade : float64 array
+        Its probability of showing the slate's positions ``0 .. j`` as shown
+        (OBP's ``pscore_cascade``); the last is the slate's, ``Logs.ps``.
+    click_probability : float64 array
+        The true probability of a click at that position, given the slate.
+    """
+
+    a: np.ndarray
+    c: np.ndarray
+    pscore_item_position: np.ndarray
+    pscore_cascade: np.ndarray
+    click_probability: np.ndarray
+
+    @property
+    def slate_size(self) -> int:
+        return int(self.a.shape[1])
+
+    def take(self, rows: np.ndarray) -> SlateColumns:
+        return SlateColumns(**{name: getattr(self, name)[rows] for name in SLATE_COLUMN_DTYPES})
+
+    @classmethod
+    def empty(cls, rows: int, slate_size: int) -> SlateColumns:
+        """Columns for ``rows`` organic rows (all missing)."""
+        return cls(**{name: np.full((rows, slate_size), SLATE_MISSING[name], dtype=dtype)
+                      for name, dtype in SLATE_COLUMN_DTYPES.items()})
+
+
 @dataclass(frozen=True)
 class Logs:
     """One row per event: an organic view (``z == EventKind.ORGANIC``) or an
@@ -99,6 +160,9 @@ class Logs:
         Probability the logging policy gave to ``a``.
     click_probability : float64 array
         The true probability that ``a`` is clicked, known to the simulator.
+    slate : SlateColumns or None
+        ``None``: one product per impression. Logs of slates
+        (``slate_size`` k > 1) are :class:`SlateLogs`, which hold them.
     """
 
     t: np.ndarray
@@ -109,6 +173,11 @@ class Logs:
     c: np.ndarray
     ps: np.ndarray
     click_probability: np.ndarray
+
+    @property
+    def slate(self) -> SlateColumns | None:
+        """The per-position columns of slate logs (:class:`SlateLogs`); None here."""
+        return None
 
     def __len__(self) -> int:
         return len(self.t)
@@ -127,14 +196,48 @@ class Logs:
 
     def take(self, rows: np.ndarray) -> Logs:
         """The logs of ``rows`` (a boolean mask or indices)."""
-        return Logs(**{name: getattr(self, name)[rows] for name in COLUMN_DTYPES})
+        slate = None if self.slate is None else self.slate.take(rows)
+        return with_slate(Logs(**{name: getattr(self, name)[rows] for name in _FIELDS}), slate)
+
+    def slate_feedback(self) -> dict[str, np.ndarray]:
+        """The impressions of slate logs as OBP's slate estimators take them:
+        ``slates`` (n, k), ``clicks`` (n, k), ``pscore`` (n,),
+        ``pscore_item_position`` (n, k), ``pscore_cascade`` (n, k) and the
+        true ``click_probability`` (n, k) of each position, with ``user``
+        (n,) and ``time`` (n,).
+
+        Raises
+        ------
+        ValueError
+            For logs without slates (``slate_size`` 1).
+        """
+        if self.slate is None:
+            raise ValueError("these logs have no slates: simulate them with env arg slate_size > 1")
+        rows = self.impressions
+        slate = self.slate
+        return {"slates": slate.a[rows].astype(np.int64), "clicks": slate.c[rows].astype(np.int64),
+                "pscore": self.ps[rows], "pscore_item_position": slate.pscore_item_position[rows],
+                "pscore_cascade": slate.pscore_cascade[rows], "click_probability": slate.click_probability[rows],
+                "user": self.u[rows], "time": self.t[rows]}
 
     @classmethod
     def concatenate(cls, parts: Sequence[Logs]) -> Logs:
         """The rows of ``parts``, one after the other."""
         if not parts:
             return logs_from_rows([])
-        return cls(**{name: np.concatenate([getattr(part, name) for part in parts]) for name in COLUMN_DTYPES})
+        slate = None
+        sizes = {part.slate.slate_size for part in parts if part.slate is not None}
+        if len(sizes) > 1:
+            raise ValueError(f"cannot concatenate slate logs of different slate sizes {sorted(sizes)}")
+        if sizes:
+            k = sizes.pop()
+            slates = [part.slate if part.slate is not None else SlateColumns.empty(len(part), k) for part in parts]
+            if any(part.slate is None and part.impressions.any() for part in parts):
+                raise ValueError("cannot concatenate slate logs with logs whose impressions are single products")
+            slate = SlateColumns(**{name: np.concatenate([getattr(part, name) for part in slates])
+                                    for name in SLATE_COLUMN_DTYPES})
+        return with_slate(Logs(**{name: np.concatenate([getattr(part, name) for part in parts]) for name in _FIELDS}),
+                          slate)
 
     def to_pandas(self, ps_all: Any = None, *, nullable: bool = True) -> pd.DataFrame:
         """The logs as 0.1.3.0's DataFrame: columns t, u, z, v, a, c, ps, and
@@ -198,7 +301,8 @@ class Logs:
             pa.array(self.c, pa.int8(), mask=organic),
             pa.array(self.ps, pa.float64(), mask=organic),
             pa.array(self.click_probability, pa.float64(), mask=organic),
-        ], schema=log_schema())
+            *(_slate_arrays(self.slate, organic) if self.slate is not None else ()),
+        ], schema=log_schema(1 if self.slate is None else self.slate.slate_size))
 
     @classmethod
     def from_arrow(cls, table: pa.Table) -> Logs:
@@ -234,7 +338,37 @@ class Logs:
             elif column.null_count:
                 raise ValueError(f"column {field.name!r} holds {column.null_count} nulls; every event has one")
             columns[field.name] = column.to_numpy()
-        return cls(**columns)
+        return with_slate(Logs(**columns), _slate_columns(table))
+
+
+_FIELDS = tuple(field.name for field in dataclasses.fields(Logs))
+
+
+@dataclass(frozen=True)
+class SlateLogs(Logs):
+    """Logs of slates (``slate_size`` k > 1): :class:`Logs` whose impressions
+    show k products, with their per-position columns in ``slate``.
+
+    ``a`` is then the slate's top product, ``c`` 1 if any position was
+    clicked (the user then browses), ``ps`` the slate's probability under
+    the logging policy and ``click_probability`` the true probability of
+    any click.
+    """
+
+    slate_columns: SlateColumns | None = None
+
+    @property
+    def slate(self) -> SlateColumns | None:
+        """The per-position columns, aligned with the rows."""
+        return self.slate_columns
+
+
+def with_slate(logs: Logs, slate: SlateColumns | None) -> Logs:
+    """``logs`` with the per-position columns ``slate``, if any: a
+    :class:`SlateLogs`."""
+    if slate is None:
+        return logs
+    return SlateLogs(**{name: getattr(logs, name) for name in _FIELDS}, slate_columns=slate)
 
 
 def as_logs(logs: Any) -> Logs:
@@ -297,13 +431,76 @@ class LogBuilder:
         return logs_from_rows(self.rows)
 
 
-def log_schema() -> pa.Schema:
+def log_schema(slate_size: int = 1) -> pa.Schema:
     """The Arrow schema of logs. ``z`` reads as a pandas categorical; ``v``
     is null on impressions, and ``a``, ``c``, ``ps`` and
-    ``click_probability`` on organic views."""
+    ``click_probability`` on organic views. With ``slate_size`` k > 1 the
+    per-position columns follow (:func:`slate_schema_fields`)."""
     import pyarrow as pa
 
-    return pa.schema([
+    return pa.schema([*_base_fields(), *(slate_schema_fields(slate_size) if slate_size > 1 else ())])
+
+
+def slate_schema_fields(slate_size: int) -> list[pa.Field]:
+    """The per-position columns of slate logs: ``slate_a``, ``slate_c``,
+    ``slate_pscore_item_position``, ``slate_pscore_cascade`` and
+    ``slate_click_probability``, fixed-size lists of ``slate_size`` values
+    (the fields of :class:`SlateColumns`), null on organic views."""
+    import pyarrow as pa
+
+    types = {np.int32: pa.int32(), np.int8: pa.int8(), np.float64: pa.float64()}
+    return [pa.field(f"slate_{name}", pa.list_(pa.field("item", types[dtype], nullable=False), slate_size))
+            for name, dtype in SLATE_COLUMN_DTYPES.items()]
+
+
+def _slate_arrays(slate: SlateColumns, organic: np.ndarray) -> list[pa.Array]:
+    import pyarrow as pa
+
+    k = slate.slate_size
+    mask = pa.array(organic, pa.bool_())
+    fields = {field.name: field.type for field in slate_schema_fields(k)}
+    return [pa.FixedSizeListArray.from_arrays(pa.array(getattr(slate, name).ravel(), fields[f"slate_{name}"].value_type),
+                                              k, mask=mask)
+            for name in SLATE_COLUMN_DTYPES]
+
+
+def _slate_columns(table: pa.Table) -> SlateColumns | None:
+    """The per-position columns of a table, if it has them (all of them)."""
+    import pyarrow as pa
+
+    names = [f"slate_{name}" for name in SLATE_COLUMN_DTYPES]
+    present = [name for name in names if name in table.column_names]
+    if not present:
+        return None
+    if len(present) != len(names):
+        raise ValueError(f"table has the slate columns {present} but lacks {sorted(set(names) - set(present))}")
+    first = table[names[0]].type
+    if not pa.types.is_fixed_size_list(first):
+        raise TypeError(f"column 'slate_a' must be a fixed-size list (one value per position), got {first}")
+    k = first.list_size
+    columns = {}
+    for (name, dtype), field in zip(SLATE_COLUMN_DTYPES.items(), slate_schema_fields(k)):
+        column = table[field.name]
+        try:
+            array = column.cast(field.type).combine_chunks()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+            raise TypeError(f"column {field.name!r} must hold {field.type} values, got {column.type}: "
+                            f"{error}") from error
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks()
+        values = array.values.slice(array.offset * k, len(array) * k)
+        if values.null_count:
+            raise ValueError(f"column {field.name!r} holds nulls inside its lists")
+        matrix = np.array(values.to_numpy(zero_copy_only=False), dtype=dtype).reshape(len(array), k)
+        matrix[array.is_null().to_numpy(zero_copy_only=False)] = SLATE_MISSING[name]
+        columns[name] = matrix
+    return SlateColumns(**columns)
+
+
+def _base_fields() -> list[pa.Field]:
+    import pyarrow as pa
+
+    return [
         pa.field("t", pa.float64(), nullable=False),
         pa.field("u", pa.int64(), nullable=False),
         pa.field("z", pa.dictionary(pa.int8(), pa.string()), nullable=False),
@@ -312,7 +509,7 @@ def log_schema() -> pa.Schema:
         pa.field("c", pa.int8()),
         pa.field("ps", pa.float64()),
         pa.field("click_probability", pa.float64()),
-    ])
+    ]
 
 
 def _z_dictionary() -> pa.Array:

@@ -26,7 +26,8 @@ from .params import TIME_GENERATOR_OBJECT, Configuration, expected_events
 from .time_generators import LegacyStream, legacy_mt19937
 
 __all__ = ["Simulation", "LegacyStream", "StaticParameters", "build_static", "transition_cdf", "transition_matrix",
-           "expected_events_per_user", "legacy_mt19937", "STATIC_STREAM"]
+           "expected_events_per_user", "legacy_mt19937", "STATIC_STREAM", "slate_parameters",
+           "examination_probabilities"]
 
 #: Philox key word that the default mode's fixed parameters are drawn with;
 #: user ids are below 2**63, so it never names a user.
@@ -129,6 +130,31 @@ def _flip(gamma: np.ndarray, mu_organic: np.ndarray, number_of_flips: int) -> tu
         if flips == number_of_flips:
             break
     return gamma[index, :], mu_organic[index, :]
+
+
+def slate_parameters(config: Configuration) -> dict[str, Any]:
+    """The engine's slate parameters: ``slate_size``, the click model's code,
+    the examination probability of each position (PBM) and the cascade's
+    continuation probability, from resolved env args."""
+    k = int(config.get("slate_size", 1))
+    return {
+        "slate_size": k,
+        "click_model": _core.CASCADE_CLICK_MODEL if config.get("click_model") == "cascade" else _core.PBM_CLICK_MODEL,
+        "examination": examination_probabilities(config),
+        "cascade_continuation": float(config.get("cascade_continuation", 1.0)),
+    }
+
+
+def examination_probabilities(config: Configuration) -> np.ndarray:
+    """The PBM examination probability of each of the ``slate_size``
+    positions: the env arg ``examination``, else ``position_decay ** j``,
+    else ``1 / (1 + j)``."""
+    k = int(config.get("slate_size", 1))
+    if config.get("examination") is not None:
+        return np.ascontiguousarray(config.examination, dtype=np.float64)
+    if config.get("position_decay") is not None:
+        return np.array([float(config.position_decay) ** j for j in range(k)])
+    return np.array([1.0 / (1.0 + j) for j in range(k)])
 
 
 @dataclass(frozen=True)
@@ -237,6 +263,7 @@ class Simulation:
             "view_cdf": (np.array([_choice_cdf(row) for row in static["view_transition"]])
                          if model == "reco-gym-v0" else empty_matrix),
             "click_table": static.get("click_table", empty_matrix),
+            **slate_parameters(config),
         }
         fresh_state = {
             "markov_state": np.full(num_slots, _core.EMPTY_SLOT, dtype=np.int8),

@@ -28,6 +28,8 @@ __all__ = [
     "RNG_MODES",
     "DefaultTimeGenerator",
     "NormalTimeGenerator",
+    "CLICK_MODELS",
+    "slate_size_of",
 ]
 
 #: The models: the latent-factor model and the cluster model.
@@ -79,7 +81,10 @@ env_1_args: dict[str, Any] = {
 }
 
 # Arguments with no default that an env still understands.
-OPTIONAL_ARGS = ("time_generator", "normal_time_mu", "normal_time_sigma", "agent")
+OPTIONAL_ARGS = ("time_generator", "normal_time_mu", "normal_time_sigma", "agent") + (
+    "slate_size", "click_model", "examination", "position_decay", "cascade_continuation")
+#: The click models of slates (env arg ``click_model``).
+CLICK_MODELS = ("pbm", "cascade")
 #: Where the resolved args keep a time generator object given as
 #: ``time_generator`` (whose key then holds its kind).
 TIME_GENERATOR_OBJECT = "time_generator_object"
@@ -213,10 +218,70 @@ def resolve_env_args(model: str, args: Mapping[str, Any] | None) -> Configuratio
         _check_real(merged, "normal_time_mu", -MAX_SCALE, MAX_SCALE)
     if "normal_time_sigma" in merged:
         _check_real(merged, "normal_time_sigma", 0.0, MAX_SCALE)
+    _check_slate_args(merged)
     agent = merged.get("agent")
     if agent is not None and not callable(getattr(agent, "act", None)):
         raise TypeError(f"env arg 'agent' must be an agent with an act() method (the logging policy), got {agent!r}")
     return Configuration(merged)
+
+
+def _check_slate_args(args: dict[str, Any]) -> None:
+    """Slates (docs/slates.md): ``slate_size`` products per impression, a
+    ``click_model`` and its position parameters. Absent, nothing is added, so
+    the resolved args of a one-product env are what they were."""
+    given = [name for name in ("slate_size", "click_model", "examination", "position_decay",
+                               "cascade_continuation") if args.get(name) is not None]
+    if not given:
+        return
+    k = check_int_at_least("env arg 'slate_size'", args.get("slate_size", 1), 1)
+    if k > args["num_products"]:
+        raise ValueError(f"env arg 'slate_size' must be in [1, num_products = {args['num_products']}] (a slate "
+                         f"shows distinct products), got {k}")
+    if k > 1 and args["rng"] == "legacy":
+        raise ValueError(f"env arg 'slate_size' must be 1 with rng='legacy' (RecoGym 0.1.3.0 has no slates), "
+                         f"got {k}; use rng='default' for slates")
+    click_model = check_choice("env arg 'click_model'", args.get("click_model", "pbm"), CLICK_MODELS)
+    for name in ("examination", "position_decay", "cascade_continuation"):
+        if args.get(name) is not None and k == 1:
+            raise ValueError(f"env arg {name!r} applies to slates only: set slate_size > 1 (it is 1)")
+    if click_model == "cascade":
+        for name in ("examination", "position_decay"):
+            if args.get(name) is not None:
+                raise ValueError(f"env arg {name!r} is the position-based model's (click_model='pbm'); "
+                                 "the cascade examines positions top-down (see 'cascade_continuation')")
+    elif args.get("cascade_continuation") is not None:
+        raise ValueError("env arg 'cascade_continuation' applies to click_model='cascade' only, "
+                         "not 'pbm' (see 'examination' and 'position_decay')")
+    if args.get("examination") is not None and args.get("position_decay") is not None:
+        raise ValueError("env args 'examination' and 'position_decay' both set the examination probabilities "
+                         "of the positions: give one of them")
+    args["slate_size"] = k
+    args["click_model"] = click_model
+    if args.get("examination") is not None:
+        examination = args["examination"]
+        try:
+            values = [float(value) for value in examination]
+        except (TypeError, ValueError):
+            raise TypeError(f"env arg 'examination' must be a sequence of slate_size = {k} probabilities "
+                            f"(position j examined w.p. examination[j]), got {examination!r}") from None
+        if len(values) != k or any(not (0.0 <= value <= 1.0) for value in values):
+            raise ValueError(f"env arg 'examination' must hold slate_size = {k} probabilities in [0, 1], "
+                             f"got {examination!r}")
+        args["examination"] = tuple(values)
+    if args.get("position_decay") is not None:
+        decay = check_real_in("env arg 'position_decay'", args["position_decay"], 0.0, 1.0)
+        if decay == 0.0:
+            raise ValueError("env arg 'position_decay' must be in (0, 1] (position j is examined w.p. "
+                             "position_decay ** j), got 0.0")
+        args["position_decay"] = decay
+    if args.get("cascade_continuation") is not None:
+        continuation = check_real_in("env arg 'cascade_continuation'", args["cascade_continuation"], 0.0, 1.0)
+        args["cascade_continuation"] = continuation
+
+
+def slate_size_of(config: Mapping[str, Any]) -> int:
+    """The products shown per impression (env arg ``slate_size``, 1 when absent)."""
+    return int(config.get("slate_size") or 1)
 
 
 def _warn_unknown(model: str, merged: Mapping[str, Any]) -> None:

@@ -16,7 +16,7 @@ from ..logs import LogBuilder, Logs
 from ..model import Simulation
 from ..model import transition_matrix
 from ..params import TIME_GENERATOR_OBJECT, MODEL_IDS, Configuration, env_0_args, env_1_args, env_args
-from ..params import resolve_env_args
+from ..params import resolve_env_args, slate_size_of
 from ..policies import LoggingPolicy
 from ..session import Action, OrganicSessions, Session, as_action
 from ..time_generators import DefaultTimeGenerator, NormalTimeGenerator
@@ -419,7 +419,7 @@ class RecoEnv:
         first_user = check_count("first_user", first_user)
         check_user_range(first_user, num_users + num_organic_users,
                          "first_user + num_organic_users + num_users")
-        kernel_policy(policy, self.num_products)  # validates before any draw
+        kernel_policy(policy, self.num_products, slate_size_of(simulation.config))  # validates before any draw
         self._in_episode = False
         # Legacy users continue the env's own stream; the others run anywhere.
         engine = log_engine(simulation) if uses_lockstep(simulation) else self._slots.engine

@@ -23,9 +23,9 @@ import numpy as np
 from .._progress import tqdm
 
 from .._checks import check_choice, check_count, check_executor, check_flag, check_positive_int, check_user_range
-from ..logs import Logs
+from ..logs import SLATE_COLUMN_DTYPES, Logs, SlateColumns, with_slate
 from ..model import Simulation, expected_events_per_user, transition_cdf
-from ..params import MODEL_IDS, OPTIONAL_ARGS, Configuration, defaults_for, resolve_env_args
+from ..params import MODEL_IDS, OPTIONAL_ARGS, Configuration, defaults_for, resolve_env_args, slate_size_of
 from ..policies import LoggingPolicy
 from .simulate import kernel_policy, log_engine, simulate_logs
 
@@ -242,7 +242,7 @@ class SimulationJob:
         num_users = check_count("num_users", num_users)
         num_organic_users = check_count("num_organic_users", num_organic_users)
         check_user_range(0, num_organic_users + num_users, "num_organic_users + num_users")
-        kernel_policy(policy, config.num_products)  # validates the policy as env.simulate does
+        kernel_policy(policy, config.num_products, slate_size_of(config))  # validates as env.simulate does
         workers = check_positive_int("workers", workers)
         chunk_users = (default_chunk_users(config) if chunk_users is None
                        else check_positive_int("chunk_users", chunk_users))
@@ -445,11 +445,18 @@ def simulate_parallel(
                              policy=policy, workers=workers, chunk_users=chunk_users, executor=executor,
                              progress=progress)
     parts: dict[str, list[np.ndarray]] = {field.name: [] for field in dataclasses.fields(Logs)}
+    slates: list[SlateColumns] = []
     for chunk in job.chunks():
         for name, column in parts.items():
             column.append(getattr(chunk, name))
+        if chunk.slate is not None:
+            slates.append(chunk.slate)
     # One column at a time, so that only one column is ever held twice.
-    return Logs(**{name: np.concatenate(parts.pop(name)) for name in list(parts)})
+    logs = Logs(**{name: np.concatenate(parts.pop(name)) for name in list(parts)})
+    if not slates:
+        return logs
+    return with_slate(logs, SlateColumns(**{name: np.concatenate([getattr(part, name) for part in slates])
+                                            for name in SLATE_COLUMN_DTYPES}))
 
 
 def _simulate(engine: Any, lo: int, hi: int, organic_end: int, policy: LoggingPolicy) -> Logs:

@@ -8,9 +8,9 @@ import numpy as np
 
 from .. import _core
 from .._checks import check_probability_vector
-from ..logs import COLUMN_DTYPES, Logs
+from ..logs import COLUMN_DTYPES, SLATE_COLUMN_DTYPES, Logs, SlateColumns, with_slate
 from ..model import Simulation, expected_events_per_user
-from ..policies import LoggingPolicy, UserPopularity
+from ..policies import LoggingPolicy, UserPopularity, UserPopularityRanking
 
 __all__ = ["simulate_logs", "log_engine", "uses_lockstep", "kernel_policy", "KernelPolicy",
            "LOCKSTEP_MIN_GAMMA_BYTES", "LOCKSTEP_SLOTS"]
@@ -38,10 +38,13 @@ class KernelPolicy(NamedTuple):
     epsilon: float
 
 
-def kernel_policy(policy: LoggingPolicy, num_products: int) -> KernelPolicy:
+def kernel_policy(policy: LoggingPolicy, num_products: int, slate_size: int = 1) -> KernelPolicy:
     """``policy`` (None for uniform, a probability vector over products, or
-    :class:`~recogym.policies.UserPopularity`) checked, as the log driver
-    takes it."""
+    :class:`~recogym.policies.UserPopularity`; for slates None or
+    :class:`~recogym.policies.UserPopularityRanking`) checked, as the log
+    driver takes it."""
+    if slate_size > 1 or isinstance(policy, UserPopularityRanking):
+        return _slate_policy(policy, num_products, slate_size)
     if policy is None:
         probabilities = np.full(num_products, 1.0 / num_products)
         kind, epsilon = _core.UNIFORM_POLICY, 0.0
@@ -55,6 +58,18 @@ def kernel_policy(policy: LoggingPolicy, num_products: int) -> KernelPolicy:
     if cdf[-1] > 0:
         cdf /= cdf[-1]
     return KernelPolicy(kind, cdf, probabilities, epsilon)
+
+
+def _slate_policy(policy: LoggingPolicy, num_products: int, slate_size: int) -> KernelPolicy:
+    if slate_size == 1:
+        raise ValueError("policy UserPopularityRanking logs slates: set env arg slate_size > 1 (it is 1)")
+    nothing = np.zeros(num_products)
+    if policy is None:
+        return KernelPolicy(_core.UNIFORM_POLICY, nothing, nothing, 0.0)
+    if isinstance(policy, UserPopularityRanking):
+        return KernelPolicy(_core.POPULARITY_RANKING_POLICY, nothing, nothing, float(policy.explore))
+    raise ValueError(f"with slate_size = {slate_size} the logging policy must be None (uniform slates) or "
+                     f"recogym.policies.UserPopularityRanking, got {policy!r}")
 
 
 def uses_lockstep(simulation: Simulation) -> bool:
@@ -93,31 +108,37 @@ def simulate_logs(
     generous size costs nothing), which grow in the rare case they fill up.
     """
     P = engine.params["num_products"]
-    rule = kernel_policy(policy, P)
+    k = engine.params.get("slate_size", 1)
+    rule = kernel_policy(policy, P, k)
     slots = len(engine.state["markov_state"])
     lockstep = slots > 1
     engine.state["markov_state"][:] = _core.EMPTY_SLOT
-    policy_counts = np.zeros((slots, P) if rule.kind == _core.USER_POPULARITY_POLICY else (0, 0))
+    counting = rule.kind in (_core.USER_POPULARITY_POLICY, _core.POPULARITY_RANKING_POLICY)
+    policy_counts = np.zeros((slots, P) if counting else (0, 0))
     logits = np.empty((slots, P) if lockstep else (0, 0))
     end_user = first_user + num_organic_users + num_users
     organic_end = first_user + num_organic_users
-    columns = _empty_columns(_expected_rows(engine, num_users, num_organic_users, slots))
+    columns = _empty_columns(_expected_rows(engine, num_users, num_organic_users, slots), k)
     filled = 0
     next_user = first_user
     while True:
         if len(columns["t"]) - filled < max(slots, 1):
-            columns = _grown(columns, filled)
+            columns = _grown(columns, filled, k)
         stop = min(len(columns["t"]), filled + _CHUNK_ROWS)
         before = next_user
         rows, next_user = engine.simulate_logs(
             next_user, end_user, organic_end, rule.kind, rule.cdf, rule.probabilities, rule.epsilon,
-            policy_counts, lockstep, logits, *(column[filled:stop] for column in columns.values()))
+            policy_counts, lockstep, logits, *(columns[name][filled:stop] for name in COLUMN_DTYPES),
+            **{f"slate_{name}": columns[f"slate_{name}"][filled:stop] for name in SLATE_COLUMN_DTYPES
+               if k > 1})
         filled += rows
         if progress is not None:
             progress.update(next_user - before)
         if _all_done(engine, next_user, end_user):
             break
-    logs = Logs(**{name: column[:filled] for name, column in columns.items()})
+    slate = (SlateColumns(**{name: columns[f"slate_{name}"][:filled] for name in SLATE_COLUMN_DTYPES})
+             if k > 1 else None)
+    logs = with_slate(Logs(**{name: columns[name][:filled] for name in COLUMN_DTYPES}), slate)
     if lockstep:
         logs = logs.take(np.argsort(logs.u, kind="stable"))
     return logs
@@ -127,8 +148,12 @@ def _all_done(engine: _core.Engine, next_user: int, end_user: int) -> bool:
     return next_user >= end_user and bool((engine.state["markov_state"] == _core.EMPTY_SLOT).all())
 
 
-def _empty_columns(rows: int) -> dict[str, np.ndarray]:
-    return {name: np.empty(rows, dtype=dtype) for name, dtype in COLUMN_DTYPES.items()}
+def _empty_columns(rows: int, slate_size: int = 1) -> dict[str, np.ndarray]:
+    columns = {name: np.empty(rows, dtype=dtype) for name, dtype in COLUMN_DTYPES.items()}
+    if slate_size > 1:
+        columns.update({f"slate_{name}": np.empty((rows, slate_size), dtype=dtype)
+                        for name, dtype in SLATE_COLUMN_DTYPES.items()})
+    return columns
 
 
 def _expected_rows(engine: _core.Engine, num_users: int, num_organic_users: int, slots: int) -> int:
@@ -137,8 +162,8 @@ def _expected_rows(engine: _core.Engine, num_users: int, num_organic_users: int,
     return int(min(1.25 * expected, _MAX_INITIAL_ROWS)) + 1024 + slots
 
 
-def _grown(columns: dict[str, np.ndarray], filled: int) -> dict[str, np.ndarray]:
-    bigger = _empty_columns(len(columns["t"]) * 3 // 2 + 1024)
+def _grown(columns: dict[str, np.ndarray], filled: int, slate_size: int = 1) -> dict[str, np.ndarray]:
+    bigger = _empty_columns(len(columns["t"]) * 3 // 2 + 1024, slate_size)
     for name, column in columns.items():
         bigger[name][:filled] = column[:filled]
     return bigger
