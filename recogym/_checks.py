@@ -42,6 +42,8 @@ __all__ = [
     "check_user_range",
     "check_action",
     "check_actions",
+    "check_slate",
+    "check_slates",
     "check_slots",
     "check_probability_vector",
     "check_executor",
@@ -202,6 +204,43 @@ def check_actions(name: str, actions: Any, length: int, num_products: int) -> np
     if array.size and (array.min() < 0 or array.max() >= num_products):
         bad = array[(array < 0) | (array >= num_products)][0]
         raise ValueError(f"{name} must be in [0, {num_products}) (num_products), got {bad}")
+    return np.ascontiguousarray(array, dtype=np.int64)
+
+
+def check_slate(name: str, slate: Any, slate_size: int, num_products: int) -> np.ndarray:
+    """``slate`` as a contiguous int64 array of ``slate_size`` distinct
+    products in ``[0, num_products)``: a ranking, top first."""
+    rows = check_slates(name, np.asarray(slate)[np.newaxis] if np.ndim(slate) == 1 else slate, 1, slate_size,
+                        num_products, one=True)
+    first: np.ndarray = rows[0]
+    return first
+
+
+def check_slates(name: str, slates: Any, length: int, slate_size: int, num_products: int,
+                 one: bool = False) -> np.ndarray:
+    """``slates`` as a contiguous int64 array of shape ``(length,
+    slate_size)``, each row ``slate_size`` distinct products in
+    ``[0, num_products)``."""
+    what = (f"a ranking of slate_size = {slate_size} distinct integer products in [0, {num_products})" if one
+            else f"an integer array of shape ({length}, {slate_size}): one ranking of slate_size = {slate_size} "
+                 f"distinct products in [0, {num_products}) per slot")
+    try:
+        array = np.asarray(slates)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be {what}, got {slates!r}") from None
+    if array.shape != (length, slate_size) or not np.issubdtype(array.dtype, np.integer):
+        shown = slates if one else f"{array.dtype} of shape {array.shape}"
+        raise (TypeError if array.size and not np.issubdtype(array.dtype, np.integer) else ValueError)(
+            f"{name} must be {what}, got {shown!r}")
+    if array.size and (array.min() < 0 or array.max() >= num_products):
+        bad = array[(array < 0) | (array >= num_products)][0]
+        raise ValueError(f"{name} must hold products in [0, {num_products}) (num_products), got {bad}")
+    ordered = np.sort(array, axis=1)
+    repeated = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
+    if repeated.any():
+        row = int(np.argmax(repeated))
+        raise ValueError(f"{name} must show distinct products (a slate is a ranking), got "
+                         f"{array[row].tolist()}" + ("" if one else f" in row {row}"))
     return np.ascontiguousarray(array, dtype=np.int64)
 
 

@@ -18,6 +18,9 @@ CUSTOM_TIME: int
 UNIFORM_POLICY: int
 FIXED_POLICY: int
 USER_POPULARITY_POLICY: int
+POPULARITY_RANKING_POLICY: int
+PBM_CLICK_MODEL: int
+CASCADE_CLICK_MODEL: int
 NEW_USER_COMMAND: int
 NEW_USER_NO_SESSION_COMMAND: int
 BROWSE_COMMAND: int
@@ -38,6 +41,13 @@ class Engine:
     def step_one(
         self, slot: int, command: int, next_user: int, end_user: int, replace_leavers: bool, record_views: bool
     ) -> tuple[int, int, float, int]: ...
+    def step_slates(
+        self, slots: npt.NDArray[np.int64], slates: npt.NDArray[np.int64], record_views: bool
+    ) -> None: ...
+    def slate_outcomes(
+        self,
+    ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+    def uniform_slate(self, slot: int) -> npt.NDArray[np.int64]: ...
     def outcomes(self) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float64]]: ...
     def recorded_views(
         self,
@@ -65,4 +75,9 @@ class Engine:
         c: npt.NDArray[np.int8],
         ps: npt.NDArray[np.float64],
         click_probability: npt.NDArray[np.float64],
+        slate_a: npt.NDArray[np.int32] | None = None,
+        slate_c: npt.NDArray[np.int8] | None = None,
+        slate_pscore_item_position: npt.NDArray[np.float64] | None = None,
+        slate_pscore_cascade: npt.NDArray[np.float64] | None = None,
+        slate_click_probability: npt.NDArray[np.float64] | None = None,
     ) -> tuple[int, int]: ...

@@ -15,7 +15,7 @@ from .model import StaticParameters, _choice_cdf, build_static, transition_cdf
 from .params import Configuration
 from .policies import UserPopularity
 
-__all__ = ["reference_logs", "reference_slate_logs", "show_slate"]
+__all__ = ["reference_logs", "reference_slate_logs", "reference_slate_steps", "show_slate"]
 
 ORGANIC, BANDIT, STOP = 0, 1, 2
 
@@ -282,3 +282,29 @@ def reference_slate_logs(model: str, config: Configuration, num_users: int, num_
     for name in names[8:]:
         out[name] = out[name].reshape(-1, k)
     return out
+
+
+def reference_slate_steps(model: str, config: Configuration, user_id: int,
+                          slates: list[list[int]]) -> list[tuple[list[int], int, list[int], list[float]]]:
+    """One user stepped through the classic env with ``slates``, one per
+    recommendation, until they leave or the slates run out: per step (the
+    first is the first organic session) the views, whether any position was
+    clicked, and the clicks and click probabilities per position."""
+    static = build_static(model, config)
+    cdf = transition_cdf(config)
+    user = _User(model, config, static, user_id)
+
+    def session() -> list[int]:
+        views = []
+        while user.state == ORGANIC:
+            views.append(user.view())
+            user.transition(cdf)
+        return views
+
+    steps: list[tuple[list[int], int, list[int], list[float]]] = [(session(), 0, [], [])]
+    for slate in slates:
+        if user.state == STOP:
+            break
+        clicked, clicks, probabilities = show_slate(user, config, cdf, slate)
+        steps.append((session(), clicked, clicks, probabilities))
+    return steps

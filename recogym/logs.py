@@ -241,7 +241,10 @@ class Logs:
 
     def to_pandas(self, ps_all: Any = None, *, nullable: bool = True) -> pd.DataFrame:
         """The logs as 0.1.3.0's DataFrame: columns t, u, z, v, a, c, ps, and
-        ``ps-a`` when ``ps_all`` is given.
+        ``ps-a`` when ``ps_all`` is given; slate logs add the per-position
+        columns ``slate_a``, ``slate_c``, ``slate_pscore_item_position``,
+        ``slate_pscore_cascade`` and ``slate_click_probability`` (an array per
+        impression, None on views).
 
         ``z`` is categorical ('organic'/'bandit'). ``v``, ``a`` and ``c`` are
         nullable integers, missing where the event has no such value; with
@@ -284,6 +287,15 @@ class Logs:
             for k, row in enumerate(rows):
                 column[row] = ps_all[k] if per_impression else ps_all
             frame["ps-a"] = column
+        if self.slate is not None:
+            # Slate logs: the per-position columns, an array per impression (None on views).
+            rows = np.flatnonzero(~organic)
+            for name in SLATE_COLUMN_DTYPES:
+                column = np.full(len(self), None, dtype=object)
+                values = getattr(self.slate, name)
+                for row in rows:
+                    column[row] = values[row]
+                frame[f"slate_{name}"] = column
         return frame
 
     def to_arrow(self) -> pa.Table:
@@ -414,6 +426,9 @@ class LogBuilder:
     def __init__(self) -> None:
         self.rows: list[LogRow] = []
         self.ps_all: list[Any] = []
+        # Slate impressions, by row: (slate, clicks, pscore_item_position, pscore_cascade, click_probability).
+        self.slates: dict[int, tuple[Any, ...]] = {}
+        self.slate_size = 1
 
     def views(self, times: Iterable[float], user: int, products: Iterable[int]) -> None:
         """Organic views of ``products`` by ``user`` at ``times``."""
@@ -427,8 +442,30 @@ class LogBuilder:
         self.rows.append((time, user, EventKind.BANDIT, -1, action, click, ps, click_probability))
         self.ps_all.append(ps_all)
 
+    def slate_impression(self, time: float, user: int, slate: Any, info: dict[str, Any]) -> None:
+        """The ranking ``slate`` (a :class:`~recogym.session.SlateAction`)
+        shown to ``user`` at ``time``, with the env's ``info`` of its step."""
+        clicks = np.asarray(info["slate_clicks"])
+        k = len(clicks)
+        self.slate_size = k
+        nan = np.full(k, np.nan)
+        item_position = nan if slate.pscore_item_position is None else slate.pscore_item_position
+        cascade = nan if slate.pscore_cascade is None else slate.pscore_cascade
+        self.slates[len(self.rows)] = (np.asarray(slate.a), clicks, item_position, cascade,
+                                       np.asarray(info["slate_click_probability"]))
+        self.rows.append((time, user, EventKind.BANDIT, -1, int(slate.a[0]), int(clicks.max()), slate.ps,
+                          float(info["click_probability"])))
+        self.ps_all.append(())
+
     def build(self) -> Logs:
-        return logs_from_rows(self.rows)
+        logs = logs_from_rows(self.rows)
+        if not self.slates:
+            return logs
+        slate = SlateColumns.empty(len(logs), self.slate_size)
+        for row, values in self.slates.items():
+            for name, value in zip(SLATE_COLUMN_DTYPES, values):
+                getattr(slate, name)[row] = value
+        return with_slate(logs, slate)
 
 
 def log_schema(slate_size: int = 1) -> pa.Schema:

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple, SupportsInt
+from typing import TYPE_CHECKING, Any, NamedTuple, SupportsInt
 
 import numpy as np
 
-from ._checks import check_action, is_real
+from ._checks import check_action, check_slate, is_real
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = ["Session", "Action", "Context", "DefaultContext", "Observation", "OrganicSessions", "UserBatch",
-           "as_action"]
+           "as_action", "SlateAction", "as_slate_action"]
 
 
 class Context:
@@ -224,6 +227,78 @@ def _propensity(who: str, choice: dict[str, Any]) -> float:
     if not is_real(ps):
         raise TypeError(f"{who} returned propensity {ps!r}: a propensity is a number in (0, 1]")
     return float(ps)
+
+
+class SlateAction(tuple[int, ...]):
+    """A recommended slate: a ranking of k distinct products, top first,
+    that also carries the probability it was chosen with.
+
+    It is a tuple of ints (``env.step(action)``, ``action[0]`` the top
+    product); ``action['a']`` is the ranking as an int64 array, as
+    ``action['a']`` is the product of an :class:`Action`. ``ps`` is the
+    slate's propensity; ``pscore_item_position`` and ``pscore_cascade``, if
+    the policy knows them, those per position and per prefix (as OBP's slate
+    estimators take them).
+    """
+
+    ps: float
+    pscore_item_position: np.ndarray | None
+    pscore_cascade: np.ndarray | None
+    t: float
+    u: int | None
+
+    def __new__(cls, slate: Iterable[SupportsInt], ps: float = 1.0, pscore_item_position: Any = None,
+                pscore_cascade: Any = None, t: float | None = None, u: int | None = None) -> Self:
+        action = super().__new__(cls, (int(product) for product in slate))
+        action.ps = float(ps)
+        action.pscore_item_position = (None if pscore_item_position is None
+                                       else np.asarray(pscore_item_position, dtype=np.float64))
+        action.pscore_cascade = None if pscore_cascade is None else np.asarray(pscore_cascade, dtype=np.float64)
+        if t is not None:
+            action.t, action.u = t, u
+        return action
+
+    @property
+    def a(self) -> np.ndarray:
+        """The ranking, as an int64 array."""
+        return np.array(self, dtype=np.int64)
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            if key == "a":
+                return self.a
+            if key == "ps":
+                return self.ps
+            if key in ("t", "u") and hasattr(self, key):
+                return getattr(self, key)
+            raise KeyError(key)
+        return tuple.__getitem__(self, key)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (SlateAction, (tuple(self), self.ps, self.pscore_item_position, self.pscore_cascade,
+                              getattr(self, "t", None), getattr(self, "u", None)))
+
+
+def as_slate_action(choice: Any, slate_size: int, num_products: int, agent: Any = None) -> SlateAction:
+    """Read what an agent's ``act`` returned for a slate env: a
+    :class:`SlateAction`, a sequence of ``slate_size`` distinct products
+    (chosen with probability 1), or a dict with the ranking under ``'a'``
+    (and ``'ps'``). Checked here, where it enters; errors name ``agent``."""
+    who = f"{type(agent).__name__}.act()" if agent is not None else "the agent's act()"
+    if isinstance(choice, SlateAction):
+        action = choice
+    elif isinstance(choice, dict):
+        if "a" not in choice:
+            raise ValueError(f"{who} returned a dict without key 'a': {choice!r}")
+        action = SlateAction(check_slate(f"{who}'s slate", choice["a"], slate_size, num_products),
+                             _propensity(who, choice))
+    else:
+        return SlateAction(check_slate(f"{who}'s slate", choice, slate_size, num_products))
+    check_slate(f"{who}'s slate", action.a, slate_size, num_products)
+    if not (math.isfinite(action.ps) and 0.0 < action.ps <= 1.0):
+        raise ValueError(f"{who} returned propensity {action.ps!r} for slate {list(action)}: a propensity is "
+                         "the probability the agent chose it with, in (0, 1]")
+    return action
 
 
 class UserBatch(NamedTuple):

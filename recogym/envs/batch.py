@@ -5,10 +5,11 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_actions, check_count, check_positive_int, check_slots, check_user_range
+from .._checks import check_actions, check_count, check_positive_int, check_slates, check_slots, check_user_range
 from .. import _core
 from ..session import UserBatch
-from ..sim.slots import Slots
+from ..params import slate_size_of
+from ..sim.slots import SlateOutcomes, Slots
 from .classic import RecoEnv
 
 __all__ = ["BatchEnv", "evaluate_batch"]
@@ -37,6 +38,9 @@ class BatchEnv:
         num_envs = check_positive_int("num_envs", num_envs)
         self.num_envs = num_envs
         self.num_products = env.num_products
+        #: Products per impression (env arg ``slate_size``).
+        self.slate_size = slate_size_of(env.simulation.config)
+        self.last_slate_outcomes: SlateOutcomes | None = None
         self._slots = Slots(env.simulation, num_envs, count_views=True, count_steps=True)
         self.view_counts = self._slots.view_counts
         self.steps = self._slots.steps
@@ -81,11 +85,25 @@ class BatchEnv:
 
     def recommend(self, slots: Any, actions: Any) -> tuple[np.ndarray, np.ndarray]:
         """Show ``actions`` to the users in ``slots``; users who leave are
-        replaced. Returns the clicks and the true click probabilities."""
+        replaced. Returns the clicks and the true click probabilities.
+
+        With env arg ``slate_size`` k > 1, ``actions`` is ``(len(slots), k)``:
+        one ranking of k distinct products per user, and the clicks and
+        click probabilities returned are per position, ``(len(slots), k)``;
+        :attr:`last_slate_outcomes` holds the whole outcome of the step
+        (:class:`~recogym.sim.slots.SlateOutcomes`).
+        """
         slots = self._check_slots(slots)
-        actions = check_actions("actions", actions, len(slots), self.num_products)
-        self._waiting = None
-        clicks, click_probability = self._slots.recommend(slots, actions)
+        if self.slate_size > 1:
+            slates = check_slates("actions", actions, len(slots), self.slate_size, self.num_products)
+            self._waiting = None
+            outcome = self._slots.recommend_slates(slots, slates)
+            self.last_slate_outcomes = outcome
+            clicks, click_probability = outcome.clicks, outcome.position_click_probability
+        else:
+            actions = check_actions("actions", actions, len(slots), self.num_products)
+            self._waiting = None
+            clicks, click_probability = self._slots.recommend(slots, actions)
         finished = self._slots.finished(slots)
         if finished.size:
             self._next_user = self._slots.start(finished, self._next_user, self._end_user)

@@ -11,17 +11,18 @@ import numpy as np
 import pandas as pd
 from .._progress import tqdm
 
-from .._checks import MAX_USER_ID, check_action, check_count, check_seed, check_user_id, check_user_range, is_integer
+from .._checks import MAX_USER_ID, check_action, check_count, check_seed, check_slate, check_user_id, check_user_range
+from .._checks import is_integer
 from ..logs import LogBuilder, Logs
 from ..model import Simulation
 from ..model import transition_matrix
 from ..params import TIME_GENERATOR_OBJECT, MODEL_IDS, Configuration, env_0_args, env_1_args, env_args
 from ..params import resolve_env_args, slate_size_of
 from ..policies import LoggingPolicy
-from ..session import Action, OrganicSessions, Session, as_action
+from ..session import Action, OrganicSessions, Session, SlateAction, as_action, as_slate_action
 from ..time_generators import DefaultTimeGenerator, NormalTimeGenerator
 from ..sim.simulate import kernel_policy, log_engine, simulate_logs, uses_lockstep
-from ..sim.slots import Slots
+from ..sim.slots import SlateOutcomes, Slots
 
 __all__ = ["RecoEnv", "RecoEnv0", "RecoEnv1", "make", "ENV_IDS", "MAX_USER_ID", "AbstractEnv", "env_args",
            "env_0_args", "env_1_args", "organic", "bandit", "stop"]
@@ -71,6 +72,7 @@ class RecoEnv:
         # The uniform logging policy's propensities, as its actions carry them.
         self._uniform_ps = 1.0 / self.num_products
         self._uniform_ps_all = self._uniform_policy() if config.with_ps_all else ()
+        self.slate_size = slate_size_of(config)
         self.reset_random_seed()
 
     @property
@@ -126,9 +128,13 @@ class RecoEnv:
 
     @property
     def action_space(self) -> Any:
-        """``gymnasium.spaces.Discrete(num_products)``."""
-        from gymnasium.spaces import Discrete
+        """``gymnasium.spaces.Discrete(num_products)``; with ``slate_size`` k > 1
+        ``MultiDiscrete([num_products] * k)``, whose samples must also be
+        distinct products to be a slate."""
+        from gymnasium.spaces import Discrete, MultiDiscrete
 
+        if self._require_init() and self.slate_size > 1:
+            return MultiDiscrete([self.num_products] * self.slate_size)
         return Discrete(self._require_init().num_products)
 
     @property
@@ -223,8 +229,10 @@ class RecoEnv:
         if self._logging_agent is not None:
             self._logging_agent.reset()
 
-    def step(self, action: int | None) -> tuple[Session, int | None, bool, dict[str, Any]]:
-        """Show product ``action`` to the user.
+    def step(self, action: Any) -> tuple[Session, int | None, bool, dict[str, Any]]:
+        """Show product ``action`` to the user; with env arg ``slate_size`` k > 1,
+        the slate ``action``: a ranking of k distinct products, top first
+        (a sequence, an int array, or a :class:`~recogym.session.SlateAction`).
 
         The first step of a user takes ``action=None`` and returns its first
         organic session.
@@ -236,10 +244,14 @@ class RecoEnv:
             0.1.3.0's ``sessions()`` and ``context()``.
         reward : int or None
             1 if the user clicked ``action``, else 0; ``None`` on the first step.
+            For a slate, its number of clicks (at most 1 under the cascade).
         done : bool
             True once the user has left; call :meth:`reset` for the next one.
         info : dict
-            Empty.
+            Empty; for a slate, per position ``slate_clicks`` and their true
+            probabilities ``slate_click_probability``, the products' click
+            probabilities ``product_click_probability``, and the probability
+            of any click ``click_probability`` (:func:`slate_info`).
 
         Raises
         ------
@@ -267,11 +279,24 @@ class RecoEnv:
             if action is None:
                 raise TypeError(f"action must be an integer product index in [0, {self.num_products}); "
                                 "None is only for the first step of a user")
+            if self.slate_size > 1:
+                reward, info = self._show_slate(action)
+                observation = self._session()
+                self._left_on_arrival = False
+                self._last_observation, self._last_reward = observation, reward
+                return observation, reward, self._done, info
             reward, _, self._done = self._slots.recommend_one(0, check_action(action, self.num_products))
         observation = self._session()
         self._left_on_arrival = self._done and reward is None
         self._last_observation, self._last_reward = observation, reward
         return observation, reward, self._done, {}
+
+    def _show_slate(self, action: Any) -> tuple[int, dict[str, Any]]:
+        """Show the ranking ``action``; the reward is its number of clicks."""
+        slate = check_slate("action", action["a"] if isinstance(action, (dict, SlateAction)) else action,
+                            self.slate_size, self.num_products)
+        outcome, self._done = self._slots.recommend_slate_one(0, slate)
+        return int(outcome.clicks[0].sum()), slate_info(outcome, 0)
 
     def _step_after_done(self, action: int | None) -> tuple[Session, int | None, bool, dict[str, Any]]:
         # The notebook's online loop sets done = None after step(None), so it
@@ -287,7 +312,10 @@ class RecoEnv:
             return observation, reward, self._done, {}
         if not self._left_on_arrival:
             raise RuntimeError("this user is done: call reset() to start the next user before step()")
-        check_action(action, self.num_products)
+        if self.slate_size > 1:
+            check_slate("action", action, self.slate_size, self.num_products)
+        else:
+            check_action(action, self.num_products)
         self._left_on_arrival = False
         warnings.warn("step() after the user left during their first organic session: nothing was shown; "
                       "check done after step(None)", UserWarning, stacklevel=3)
@@ -301,7 +329,8 @@ class RecoEnv:
         return Session((), (), self._user or 0, self.current_time)
 
     def step_offline(self, observation: Session | None = None, reward: int | None = None,
-                     done: bool | None = None) -> tuple[Action | None, Session, int | None, bool, dict[str, Any] | None]:
+                     done: bool | None = None) -> tuple[Action | SlateAction | None, Session, int | None, bool,
+                                                        dict[str, Any] | None]:
         """One step under the logging policy: uniform random, or the env's
         :attr:`agent`.
 
@@ -328,9 +357,12 @@ class RecoEnv:
         if done:
             return action, self._empty_session(), 0, True, None
         assert action is not None  # only declined after done
-        return (action, *self.step(int(action)))
+        return (action, *self.step(action if isinstance(action, SlateAction) else int(action)))
 
-    def _logging_action(self, observation: Session | None, reward: int | None, done: bool) -> Action | None:
+    def _logging_action(self, observation: Session | None, reward: int | None,
+                        done: bool) -> Action | SlateAction | None:
+        if self.slate_size > 1:
+            return self._logging_slate(observation, reward, done)
         if self._logging_agent is not None:
             raw = self._logging_agent.act(observation, reward, done)
             if raw is None and done:
@@ -340,6 +372,23 @@ class RecoEnv:
         else:
             product, ps, ps_all = self._slots.uniform_action(0), self._uniform_ps, self._uniform_ps_all
         return Action(product, ps, ps_all, t=self.current_time, u=self._user)
+
+    def _logging_slate(self, observation: Session | None, reward: int | None, done: bool) -> SlateAction | None:
+        if self._logging_agent is not None:
+            raw = self._logging_agent.act(observation, reward, done)
+            if raw is None and done:
+                return None
+            choice = as_slate_action(raw, self.slate_size, self.num_products, self._logging_agent)
+        else:
+            P, k = self.num_products, self.slate_size
+            ps = 1.0
+            cascade = []
+            for j in range(k):
+                ps = ps / float(P - j)
+                cascade.append(ps)
+            choice = SlateAction(self._slots.uniform_slate(0), ps, np.full(k, 1.0 / P), cascade)
+        return SlateAction(choice, choice.ps, choice.pscore_item_position, choice.pscore_cascade,
+                           t=self.current_time, u=self._user)
 
     @property
     def current_time(self) -> float:
@@ -444,15 +493,19 @@ class RecoEnv:
                     continue
                 while not done:
                     time = self.current_time
-                    action, observation, reward, done, _ = self.step_offline()
+                    action, observation, reward, done, info = self.step_offline()
                     assert action is not None and reward is not None  # only a user's first step has none
-                    builder.impression(time, user, int(action), reward, action.ps, ps_all=action.ps_all)
+                    if isinstance(action, SlateAction):
+                        assert info is not None
+                        builder.slate_impression(time, user, action, info)
+                    else:
+                        builder.impression(time, user, int(action), reward, action.ps, ps_all=action.ps_all)
                     store_views(observation)
                 if self._require_init().legacy:
                     # 0.1.3.0 logs the logging action it takes after the user left: a row never
                     # shown, with click 0 (its "phantom" impression), which legacy mode keeps.
                     phantom, *_ = self.step_offline(self._last_observation, self._last_reward, True)
-                    if phantom is not None:
+                    if isinstance(phantom, Action):       # legacy mode has no slates
                         builder.impression(phantom.t, user, int(phantom), 0, phantom.ps, ps_all=phantom.ps_all)
         finally:
             self._logging_agent = saved_agent
@@ -568,6 +621,16 @@ class RecoEnv0(RecoEnv):
     @property
     def initial_product_probs(self) -> np.ndarray:
         return np.full(self.simulation.num_products, 1.0 / self.simulation.num_products)
+
+
+def slate_info(outcome: SlateOutcomes, row: int) -> dict[str, Any]:
+    """The ``info`` of a slate step: per position the clicks
+    (``slate_clicks``), their true probabilities (``slate_click_probability``)
+    and the products' click probabilities (``product_click_probability``), and
+    the probability of any click (``click_probability``)."""
+    return {"slate_clicks": outcome.clicks[row], "slate_click_probability": outcome.position_click_probability[row],
+            "product_click_probability": outcome.product_click_probability[row],
+            "click_probability": float(outcome.click_probability[row])}
 
 
 def make(env_id: str) -> RecoEnv:

@@ -15,9 +15,9 @@ import numpy as np
 from gymnasium import spaces
 
 from .. import _core
-from .._checks import MAX_USER_ID, check_action, check_flag, check_user_id
+from .._checks import MAX_USER_ID, check_action, check_flag, check_slate, check_user_id
 from ..model import Simulation
-from ..params import Configuration, resolve_env_args
+from ..params import Configuration, resolve_env_args, slate_size_of
 from ..sim.slots import Slots
 from .registration import GYMNASIUM_ALIASES, GYMNASIUM_IDS, register_envs
 
@@ -32,6 +32,7 @@ __all__ = [
     "GYMNASIUM_ALIASES",
     "VIEW_COUNT_HIGH",
     "check_render_mode",
+    "SlateSpace",
 ]
 
 #: The render modes of the Gymnasium envs: ``'ansi'``, one text line per step.
@@ -86,6 +87,50 @@ def check_render_mode(render_mode: Any) -> str | None:
     raise TypeError(f"render_mode must be None or one of {list(RENDER_MODES)}, got {render_mode!r}")
 
 
+class SlateSpace(spaces.MultiDiscrete):
+    """The action space of slates: ``MultiDiscrete([num_products] * slate_size)``
+    (or of shape ``(batch, slate_size)`` for a vector env) whose elements
+    are rankings, distinct products along the last axis.
+
+    It is a ``MultiDiscrete``, so libraries that take one (Stable-Baselines3)
+    do; :meth:`sample` draws distinct products (uniformly among rankings) and
+    :meth:`contains` requires them. An env refuses a slate that repeats a
+    product with a ValueError.
+    """
+
+    def __init__(self, num_products: int, slate_size: int, batch: int | None = None,
+                 seed: int | np.random.Generator | None = None) -> None:
+        shape = (slate_size,) if batch is None else (batch, slate_size)
+        super().__init__(np.full(shape, num_products), dtype=np.int64, seed=seed)
+        self.num_products = num_products
+        self.slate_size = slate_size
+
+    def sample(self, mask: Any = None, probability: Any = None) -> np.ndarray:
+        """Rankings drawn uniformly (masks and probabilities are not supported)."""
+        if mask is not None or probability is not None:
+            raise NotImplementedError("SlateSpace.sample draws uniform rankings; masks and probabilities "
+                                      "are not supported")
+        rows = int(np.prod(self.shape[:-1], dtype=np.int64))
+        drawn = [self.np_random.choice(self.num_products, self.slate_size, replace=False) for _ in range(rows)]
+        return np.array(drawn, dtype=self.dtype).reshape(self.shape)
+
+    def contains(self, x: Any) -> bool:
+        if not super().contains(x):
+            return False
+        ordered = np.sort(np.asarray(x), axis=-1)
+        return not bool((ordered[..., 1:] == ordered[..., :-1]).any())
+
+    def __repr__(self) -> str:
+        return f"SlateSpace(num_products={self.num_products}, slate_size={self.slate_size}, shape={self.shape})"
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, SlateSpace) and other.shape == self.shape
+                and other.num_products == self.num_products)
+
+    def __hash__(self) -> int:
+        return hash((SlateSpace, self.shape, self.num_products))
+
+
 def check_reset_user(options: dict[str, Any] | None) -> int | None:
     """The ``user_id`` of reset's options, checked, or None."""
     if options is None or options.get("user_id") is None:
@@ -103,7 +148,10 @@ class RecoGymEnv(gymnasium.Env[np.ndarray, np.int64]):
         model is RecoGym's: :class:`RecoGymEnv1` (latent factors) or
         :class:`RecoGymEnv0` (clusters).
     Action Space
-        ``Discrete(num_products)``: the product to recommend.
+        ``Discrete(num_products)``: the product to recommend. With env arg
+        ``slate_size`` k > 1, :class:`SlateSpace`, a
+        ``MultiDiscrete([num_products] * k)``: a ranking of k products, top
+        first, which must be distinct (a repeat raises a ValueError).
     Observation Space
         ``Box(0, VIEW_COUNT_HIGH, (num_products,), float32)``: how many times
         the user viewed each product since the last step (at reset: during
@@ -111,7 +159,8 @@ class RecoGymEnv(gymnasium.Env[np.ndarray, np.int64]):
         straight on to the next recommendation. :class:`CumulativeViewCounts`
         turns them into the user's running totals.
     Rewards
-        1.0 if the user clicks the recommended product, else 0.0.
+        1.0 if the user clicks the recommended product, else 0.0; for a
+        slate, its number of clicks (per the env arg ``click_model``).
     Starting State
         A new user, at their first recommendation. The user id is drawn from
         ``np_random`` (or given as ``options={'user_id': id}``); a user who
@@ -126,7 +175,10 @@ class RecoGymEnv(gymnasium.Env[np.ndarray, np.int64]):
         ``click_probability`` (float), the true probability that the user
         would click the action (known to the simulator only; NaN at reset).
         With ``record_views=True``, also ``views``: the products viewed since
-        the last step, in order (a list whose length varies).
+        the last step, in order (a list whose length varies). With slates,
+        ``click_probability`` is that of any click, and ``slate_clicks``
+        (int8, k) and ``slate_click_probability`` (float64, k, NaN at reset)
+        are per position.
     Rendering
         ``render_mode='ansi'``: ``render()`` returns one text line for the
         last step, ``user 7 | views [3, 3, 1] | action 2 | click 0 |
@@ -157,7 +209,10 @@ class RecoGymEnv(gymnasium.Env[np.ndarray, np.int64]):
         self.config = gymnasium_config(self.model, env_args)
         self.num_products = self.config.num_products
         self._slots = Slots(Simulation.create(self.model, self.config), 1, record_views=True)
-        self.action_space = spaces.Discrete(self.num_products)
+        #: Products per step (env arg ``slate_size``).
+        self.slate_size = slate_size_of(self.config)
+        self.action_space: spaces.Space[Any] = (SlateSpace(self.num_products, self.slate_size)
+                                                if self.slate_size > 1 else spaces.Discrete(self.num_products))
         self.observation_space = view_count_space(self.num_products)
         self._user_id: int | None = None
         self._terminated = True
@@ -177,12 +232,18 @@ class RecoGymEnv(gymnasium.Env[np.ndarray, np.int64]):
         self._terminated = False
         views = self._views()
         self._last_line = f"user {self._user_id} | views {views} | action - | click - | p(click) -"
-        return self._view_counts(views), self._info(views, math.nan)
+        info = self._info(views, math.nan)
+        if self.slate_size > 1:
+            info.update(slate_clicks=np.zeros(self.slate_size, dtype=np.int8),
+                        slate_click_probability=np.full(self.slate_size, np.nan))
+        return self._view_counts(views), info
 
-    def step(self, action: int | np.integer) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self._terminated:
             raise RuntimeError("call reset() before step(): " + (
                 "the user has left" if self._user_id is not None else "no user yet"))
+        if self.slate_size > 1:
+            return self._step_slate(action)
         action = check_action(action, self.num_products)
         click, click_probability, self._terminated = self._slots.recommend_one(0, action)
         views = self._views()
@@ -190,6 +251,18 @@ class RecoGymEnv(gymnasium.Env[np.ndarray, np.int64]):
                            f"p(click) {click_probability:.4f}" + (" | left" if self._terminated else ""))
         return (self._view_counts(views), float(click), self._terminated, False,
                 self._info(views, click_probability))
+
+    def _step_slate(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        slate = check_slate("action", action, self.slate_size, self.num_products)
+        outcome, self._terminated = self._slots.recommend_slate_one(0, slate)
+        clicks = outcome.clicks[0]
+        views = self._views()
+        self._last_line = (f"user {self._user_id} | views {views} | slate {slate.tolist()} | clicks "
+                           f"{clicks.tolist()} | p(click) {outcome.click_probability[0]:.4f}"
+                           + (" | left" if self._terminated else ""))
+        info = self._info(views, float(outcome.click_probability[0]))
+        info.update(slate_clicks=clicks, slate_click_probability=outcome.position_click_probability[0])
+        return self._view_counts(views), float(clicks.sum()), self._terminated, False, info
 
     def render(self) -> str | None:
         """The last step as one text line (``render_mode='ansi'``). Without a

@@ -13,10 +13,11 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from .. import _core
-from .._checks import USER_ID_LIMIT, check_actions, check_choice, check_count, check_positive_int
+from .._checks import USER_ID_LIMIT, check_actions, check_choice, check_count, check_positive_int, check_slates
 from ..model import Simulation
 from ..sim.slots import Slots
-from .gym_env import USER_ID_DRAW_LIMIT, gymnasium_config, view_count_space
+from ..params import slate_size_of
+from .gym_env import USER_ID_DRAW_LIMIT, SlateSpace, gymnasium_config, view_count_space
 
 __all__ = ["RecoGymVectorEnv", "RecoGymVectorEnv0", "RecoGymVectorEnv1", "VectorCumulativeViewCounts",
            "check_autoreset_mode"]
@@ -41,7 +42,11 @@ class RecoGymVectorEnv(VectorEnv):
         Slot ``i`` holds one user at a time; ``step(actions)`` recommends
         ``actions[i]`` to each, in one call of the engine's batch kernel.
     Action Space
-        ``MultiDiscrete([num_products] * num_envs)``.
+        ``MultiDiscrete([num_products] * num_envs)``. With env arg
+        ``slate_size`` k > 1, :class:`~recogym.envs.gym_env.SlateSpace` of
+        shape ``(num_envs, k)``: a ranking of k distinct products per slot;
+        rewards are then the clicks per slate, and ``info`` adds
+        ``slate_clicks`` and ``slate_click_probability`` ``(num_envs, k)``.
     Observation Space
         ``Box(0, VIEW_COUNT_HIGH, (num_envs, num_products), float32)``: each
         user's view counts since the last step (:class:`VectorCumulativeViewCounts`
@@ -107,8 +112,15 @@ class RecoGymVectorEnv(VectorEnv):
         self._slots = Slots(Simulation.create(self.model, self.config), num_envs, count_views=True,
                             count_steps=True)
 
-        self.single_action_space = spaces.Discrete(P)
-        self.action_space = batch_space(self.single_action_space, num_envs)
+        #: Products per step (env arg ``slate_size``).
+        self.slate_size = k = slate_size_of(self.config)
+        self.single_action_space: spaces.Space[Any]
+        if k > 1:
+            self.single_action_space = SlateSpace(P, k)
+            self.action_space = SlateSpace(P, k, num_envs)
+        else:
+            self.single_action_space = spaces.Discrete(P)
+            self.action_space = batch_space(self.single_action_space, num_envs)
         self.single_observation_space = view_count_space(P)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
 
@@ -152,6 +164,8 @@ class RecoGymVectorEnv(VectorEnv):
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if not self._started:
             raise RuntimeError("call reset() before step()")
+        if self.slate_size > 1:
+            return self._step_slates(actions)
         actions = check_actions("actions", actions, self.num_envs, self.num_products)
         if self.autoreset_mode == AutoresetMode.NEXT_STEP:
             playing = ~self._ended
@@ -181,6 +195,48 @@ class RecoGymVectorEnv(VectorEnv):
         self._observations = observations
         return observations, clicks.astype(np.float64), terminated, truncated, info
 
+    def _step_slates(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """:meth:`step` with slates: ``actions`` (num_envs, k), one ranking per
+        slot (ignored for a slot that autoresets at this step)."""
+        k = self.slate_size
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+            playing = ~self._ended
+        else:
+            if self._ended.any():
+                raise RuntimeError(f"the episodes of slots {np.flatnonzero(self._ended).tolist()} have ended; "
+                                   "start new users with reset(options={'reset_mask': mask})")
+            playing = np.ones(self.num_envs, dtype=np.bool_)
+        array = np.asarray(actions)
+        if array.shape == (self.num_envs, k) and not playing.all():
+            array = array.copy()
+            array[~playing] = np.arange(k)     # the actions of autoresetting slots are ignored
+        slates = check_slates("actions", array, self.num_envs, k, self.num_products)
+        self._views.fill(0.0)
+        ended = self._all[~playing]
+        if ended.size:
+            self._next_user = self._slots.start(ended, self._next_user)
+        outcome = self._slots.recommend_slates(self._all[playing], slates[playing])
+        clicks = np.zeros((self.num_envs, k), dtype=np.int8)
+        position_probability = np.full((self.num_envs, k), np.nan)
+        click_probability = np.full(self.num_envs, np.nan)
+        clicks[playing] = outcome.clicks
+        position_probability[playing] = outcome.position_click_probability
+        click_probability[playing] = outcome.click_probability
+        observations = self._views.astype(np.float32)
+        terminated = self._slots.markov_state == _core.STOP_STATE
+        if self.max_episode_steps is None:
+            truncated = np.zeros(self.num_envs, dtype=np.bool_)
+        else:
+            truncated = self._steps >= self.max_episode_steps
+        np.logical_or(terminated, truncated, out=self._ended)
+        info = self._info(click_probability, playing)
+        info.update(slate_clicks=clicks, _slate_clicks=playing.copy(), slate_click_probability=position_probability,
+                    _slate_click_probability=playing.copy())
+        if self.autoreset_mode == AutoresetMode.SAME_STEP and self._ended.any():
+            observations, info = self._start_next_users(observations, info)
+        self._observations = observations
+        return observations, clicks.sum(axis=1).astype(np.float64), terminated, truncated, info
+
     def _start_next_users(self, observations: np.ndarray,
                           info: dict[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
         """SAME_STEP: the ended slots start their next users now; the ended
@@ -198,17 +254,33 @@ class RecoGymVectorEnv(VectorEnv):
         final_info["_click_probability"] = ended & info["_click_probability"]
         click_probability = info["click_probability"].copy()
         click_probability[slots] = np.nan
-        info = self._info(click_probability, info["_click_probability"] & ~ended)
+        shown = info["_click_probability"] & ~ended
+        if self.slate_size > 1:
+            for key in ("slate_clicks", "slate_click_probability"):
+                final_info[f"_{key}"] = ended & info[f"_{key}"]
+            slate_clicks, slate_probability = info["slate_clicks"].copy(), info["slate_click_probability"].copy()
+            slate_clicks[slots], slate_probability[slots] = 0, np.nan
+        info = self._info(click_probability, shown)
+        if self.slate_size > 1:
+            info.update(slate_clicks=slate_clicks, _slate_clicks=shown.copy(),
+                        slate_click_probability=slate_probability, _slate_click_probability=shown.copy())
         info.update(final_obs=final_obs, _final_obs=ended, final_info=final_info, _final_info=ended.copy())
         return observations, info
 
     def _info(self, click_probability: np.ndarray, shown: np.ndarray) -> dict[str, Any]:
-        return {
+        info = {
             "user_id": self._slots.user_ids.copy(),
             "_user_id": np.ones(self.num_envs, dtype=np.bool_),
             "click_probability": click_probability,
             "_click_probability": shown,
         }
+        if self.slate_size > 1:
+            # Per position; replaced by the step's own where slates were shown.
+            none = np.zeros(self.num_envs, dtype=np.bool_)
+            info.update(slate_clicks=np.zeros((self.num_envs, self.slate_size), dtype=np.int8), _slate_clicks=none,
+                        slate_click_probability=np.full((self.num_envs, self.slate_size), np.nan),
+                        _slate_click_probability=none.copy())
+        return info
 
 
 class RecoGymVectorEnv1(RecoGymVectorEnv):

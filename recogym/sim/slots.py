@@ -6,7 +6,7 @@ the front ends check them first (:mod:`recogym._checks`).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -14,9 +14,25 @@ from .. import _core
 from .._checks import USER_ID_LIMIT
 from ..model import Simulation
 
-__all__ = ["Slots", "RecordedViews"]
+__all__ = ["Slots", "RecordedViews", "SlateOutcomes"]
 
 RecordedViews = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+class SlateOutcomes(NamedTuple):
+    """What users did with the slates of one step, one row per slate."""
+
+    #: int8 (n,): 1 if any position was clicked.
+    clicked: np.ndarray
+    #: float64 (n,): the true probability of any click.
+    click_probability: np.ndarray
+    #: int8 (n, k): the clicks per position.
+    clicks: np.ndarray
+    #: float64 (n, k): the true probability of a click at each position.
+    position_click_probability: np.ndarray
+    #: float64 (n, k): each product's click probability for the user (the
+    #: click model's attraction, before examination).
+    product_click_probability: np.ndarray
 
 
 class Slots:
@@ -81,6 +97,19 @@ class Slots:
         clicks, probabilities = self.engine.outcomes()
         return int(next_user), clicks[:len(slots)].copy(), probabilities[:len(slots)].copy()
 
+    def recommend_slates(self, slots: np.ndarray, slates: np.ndarray) -> SlateOutcomes:
+        """Show ``slates[i]`` (rankings of ``slate_size`` products) to the
+        user in ``slots[i]``, who then browses if organic. Returns per slate
+        whether any position was clicked and its probability, and per
+        position the clicks, their true probabilities and the products'
+        click probabilities."""
+        self.engine.step_slates(slots, slates, self.record_views)
+        n = len(slots)
+        clicked, probability = self.engine.outcomes()
+        clicks, click_probability, attraction = self.engine.slate_outcomes()
+        return SlateOutcomes(clicked[:n].copy(), probability[:n].copy(), clicks[:n].copy(),
+                             click_probability[:n].copy(), attraction[:n].copy())
+
     def finished(self, slots: np.ndarray) -> np.ndarray:
         """The slots of ``slots`` whose user has left."""
         finished: np.ndarray = slots[self.markov_state[slots] == _core.STOP_STATE]
@@ -113,6 +142,16 @@ class Slots:
         user left."""
         _, click, probability, state = self.engine.step_one(slot, action, 0, 0, False, self.record_views)
         return click, probability, state == _core.STOP_STATE
+
+    def recommend_slate_one(self, slot: int, slate: np.ndarray) -> tuple[SlateOutcomes, bool]:
+        """Show the ranking ``slate`` to the user in ``slot``: its outcome (one
+        row) and whether the user left."""
+        outcome = self.recommend_slates(np.array([slot], dtype=np.int64), slate.reshape(1, -1))
+        return outcome, bool(self.markov_state[slot] == _core.STOP_STATE)
+
+    def uniform_slate(self, slot: int) -> np.ndarray:
+        """The uniform slate logging policy's draw, from the user's own stream."""
+        return self.engine.uniform_slate(slot)
 
     # -- what the last step showed ----------------------------------------
 
