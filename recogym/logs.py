@@ -486,7 +486,7 @@ def slate_schema_fields(slate_size: int) -> list[pa.Field]:
     import pyarrow as pa
 
     types = {np.int32: pa.int32(), np.int8: pa.int8(), np.float64: pa.float64()}
-    return [pa.field(f"slate_{name}", pa.list_(pa.field("item", types[dtype], nullable=False), slate_size))
+    return [pa.field(f"slate_{name}", pa.list_(pa.field("element", types[dtype], nullable=False), slate_size))
             for name, dtype in SLATE_COLUMN_DTYPES.items()]
 
 
@@ -517,19 +517,22 @@ def _slate_columns(table: pa.Table) -> SlateColumns | None:
     k = first.list_size
     columns = {}
     for (name, dtype), field in zip(SLATE_COLUMN_DTYPES.items(), slate_schema_fields(k)):
-        column = table[field.name]
-        try:
-            array = column.cast(field.type).combine_chunks()
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
-            raise TypeError(f"column {field.name!r} must hold {field.type} values, got {column.type}: "
-                            f"{error}") from error
-        if isinstance(array, pa.ChunkedArray):
-            array = array.combine_chunks()
+        array = table[field.name].combine_chunks()
+        if not (pa.types.is_fixed_size_list(array.type) and array.type.list_size == k):
+            raise TypeError(f"column {field.name!r} must hold {field.type} values, got {array.type}")
+        lists_null = array.is_null().to_numpy(zero_copy_only=False)
         values = array.values.slice(array.offset * k, len(array) * k)
-        if values.null_count:
+        try:
+            values = values.cast(field.type.value_type)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+            raise TypeError(f"column {field.name!r} must hold {field.type} values, got {array.type}: "
+                            f"{error}") from error
+        inner_null = values.is_null().to_numpy(zero_copy_only=False).reshape(len(array), k)
+        if inner_null[~lists_null].any():
             raise ValueError(f"column {field.name!r} holds nulls inside its lists")
-        matrix = np.array(values.to_numpy(zero_copy_only=False), dtype=dtype).reshape(len(array), k)
-        matrix[array.is_null().to_numpy(zero_copy_only=False)] = SLATE_MISSING[name]
+        matrix = np.array(values.fill_null(SLATE_MISSING[name]).to_numpy(zero_copy_only=False),
+                          dtype=dtype).reshape(len(array), k)
+        matrix[lists_null] = SLATE_MISSING[name]
         columns[name] = matrix
     return SlateColumns(**columns)
 

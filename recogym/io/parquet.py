@@ -25,8 +25,9 @@ import pyarrow.parquet as pq
 
 from .._checks import check_flag, check_positive_int, check_probability_vector
 from .._version import __version__
-from ..logs import Logs, log_schema, logs_from_rows
-from ..policies import LoggingPolicy, UserPopularity
+from ..logs import SLATE_COLUMN_DTYPES, Logs, log_schema, logs_from_rows
+from ..params import slate_size_of
+from ..policies import LoggingPolicy, UserPopularity, UserPopularityRanking
 from ..sim.parallel import SimulationJob
 
 __all__ = [
@@ -357,7 +358,9 @@ def _check_codec(compression: Any) -> str:
 def _schema(description: Mapping[str, Any]) -> pa.Schema:
     """:data:`LOG_SCHEMA` with recogym's JSON and the pandas metadata that
     gives ``pd.read_parquet`` the dtypes of :meth:`Logs.to_pandas`."""
-    return LOG_SCHEMA.with_metadata({METADATA_KEY: json.dumps(description, allow_nan=False),
+    # Slate logs (env arg slate_size > 1) add their per-position columns.
+    schema = log_schema(slate_size_of(description["env_args"]))
+    return schema.with_metadata({METADATA_KEY: json.dumps(description, allow_nan=False),
                                      b"pandas": _pandas_metadata()})
 
 
@@ -455,10 +458,14 @@ def _policy_to_json(policy: LoggingPolicy, num_products: int) -> Any:
         return None
     if isinstance(policy, UserPopularity):
         return {"UserPopularity": dataclasses.asdict(policy)}
+    if isinstance(policy, UserPopularityRanking):
+        return {"UserPopularityRanking": dataclasses.asdict(policy)}
     return check_probability_vector("policy", policy, num_products).tolist()
 
 
 def _policy_from_json(value: Any) -> LoggingPolicy:
+    if isinstance(value, Mapping) and "UserPopularityRanking" in value:
+        return UserPopularityRanking(**value["UserPopularityRanking"])
     if isinstance(value, Mapping):
         return UserPopularity(**value["UserPopularity"])
     return value
@@ -632,6 +639,47 @@ def _check_domains(source: str, table: pa.Table, logs: Logs, description: Mappin
     check("ps", impression & ~((logs.ps > 0) & (logs.ps <= 1)), "propensities in (0, 1]")
     check("click_probability", impression & ~((logs.click_probability >= 0) & (logs.click_probability <= 1)),
           "probabilities in [0, 1]")
+    _check_slate_domains(source, table, logs, slate_size_of(description["env_args"]), num_products)
+
+
+def _check_slate_domains(source: str, table: pa.Table, logs: Logs, slate_size: int, num_products: int) -> None:
+    """The per-position columns of slate logs: present exactly when the env
+    had slates, null exactly on organic views, and in their domains."""
+    slate = logs.slate
+    if slate_size == 1:
+        if slate is not None:
+            raise ValueError(f"{source!r} has slate columns, but its env args have no slate_size > 1")
+        return
+    if slate is None or slate.slate_size != slate_size:
+        raise ValueError(f"{source!r}: its env args have slate_size = {slate_size}, but it lacks slate columns "
+                         f"of that size (slate_a, ...)")
+    organic = logs.organic
+    impression = ~organic
+    for name in SLATE_COLUMN_DTYPES:
+        null = table[f"slate_{name}"].is_null().to_numpy(zero_copy_only=False)
+        if not np.array_equal(null, organic):
+            row = int(np.argmax(null != organic))
+            raise ValueError(f"{source!r}: column 'slate_{name}' is {'null' if null[row] else 'set'} at row {row}; "
+                             "the slate columns are null exactly on organic views")
+    shown = slate.a[impression]
+    ordered = np.sort(shown, axis=1)
+    bad = {
+        "a": ((shown < 0) | (shown >= num_products)).any(axis=1) | (ordered[:, 1:] == ordered[:, :-1]).any(axis=1),
+        "c": ((slate.c[impression] != 0) & (slate.c[impression] != 1)).any(axis=1),
+        "pscore_item_position": ~((slate.pscore_item_position[impression] > 0)
+                                  & (slate.pscore_item_position[impression] <= 1)).all(axis=1),
+        "pscore_cascade": ~((slate.pscore_cascade[impression] > 0) & (slate.pscore_cascade[impression] <= 1)).all(axis=1),
+        "click_probability": ~((slate.click_probability[impression] >= 0)
+                               & (slate.click_probability[impression] <= 1)).all(axis=1),
+    }
+    allowed = {"a": f"distinct product ids in [0, {num_products})", "c": "0 or 1",
+               "pscore_item_position": "propensities in (0, 1]", "pscore_cascade": "propensities in (0, 1]",
+               "click_probability": "probabilities in [0, 1]"}
+    for name, wrong in bad.items():
+        if wrong.any():
+            row = int(np.flatnonzero(impression)[np.argmax(wrong)])
+            raise ValueError(f"{source!r}: column 'slate_{name}' holds {getattr(slate, name)[row].tolist()!r} at row "
+                             f"{row} ({int(wrong.sum())} rows out of their domain); allowed: {allowed[name]}")
 
 
 def _metadata_of(schema: pa.Schema, path: str | os.PathLike[str]) -> dict[str, Any]:
