@@ -4,10 +4,10 @@ import pytest
 
 pytest.importorskip("pyarrow", reason="Parquet files need pyarrow")
 
-from recogym.io.parquet import read_logs, simulation_kwargs, write_dataset, write_logs  # noqa: E402
-from recogym.logs import SLATE_COLUMN_DTYPES, Logs  # noqa: E402
-from recogym.policies import UserPopularityRanking  # noqa: E402
-from recogym.sim.parallel import simulate_parallel  # noqa: E402
+from recogym.io.parquet import read_logs, simulation_kwargs, write_dataset, write_logs
+from recogym.logs import SLATE_COLUMN_DTYPES, Logs
+from recogym.policies import UserPopularityRanking
+from recogym.sim.parallel import simulate_parallel
 
 ARGS = {"num_products": 9, "slate_size": 3, "click_model": "cascade", "cascade_continuation": 0.9, "random_seed": 4}
 
