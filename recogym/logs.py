@@ -33,6 +33,7 @@ __all__ = [
     "SlateColumns",
     "SlateLogs",
     "with_slate",
+    "per_position",
     "SLATE_COLUMN_DTYPES",
     "slate_schema_fields",
 ]
@@ -373,6 +374,29 @@ class SlateLogs(Logs):
     def slate(self) -> SlateColumns | None:
         """The per-position columns, aligned with the rows."""
         return self.slate_columns
+
+
+def per_position(logs: Logs) -> Logs:
+    """Slate logs with each slate impression split into one impression per
+    position, in position order (product, click, the logging policy's
+    probability of that product at that position, and the true click
+    probability), for learners of one product per impression; other logs as
+    they are."""
+    slate = logs.slate
+    if slate is None:
+        return logs
+    k = slate.slate_size
+    impression = logs.impressions
+    repeats = np.where(impression, k, 1)
+    rows = np.repeat(np.arange(len(logs)), repeats)
+    expanded = Logs(**{name: getattr(logs, name)[rows] for name in _FIELDS})
+    position = np.arange(len(rows)) - np.repeat(np.cumsum(repeats) - repeats, repeats)
+    shown = impression[rows]
+    for name, values in (("a", slate.a), ("c", slate.c), ("ps", slate.pscore_item_position),
+                         ("click_probability", slate.click_probability)):
+        column = getattr(expanded, name)
+        column[shown] = values[rows[shown], position[shown]]
+    return expanded
 
 
 def with_slate(logs: Logs, slate: SlateColumns | None) -> Logs:

@@ -62,3 +62,12 @@ class BanditCount(BatchAgent):
     def policy(self, batch: UserBatch) -> np.ndarray:
         ctr = self.ctr()
         return per_last_view(batch.last_view, self.num_products, lambda views: greedy(ctr[views]))
+
+    def scores(self, batch: UserBatch) -> np.ndarray:
+        """Slates rank products by their estimated click-through rate after
+        the user's last view (0.5 for a user with none)."""
+        ctr = self.ctr()
+        scores = np.full((len(batch.user_ids), self.num_products), 0.5)
+        seen = np.asarray(batch.last_view) >= 0
+        scores[seen] = ctr[np.asarray(batch.last_view)[seen]]
+        return scores

@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .._checks import check_probability_rows, is_integer
+from .._checks import check_int_at_least, check_probability_rows, is_integer
 from ..logs import LogBuilder, Logs
 from ..params import Configuration, as_configuration
-from ..session import Action, Session, UserBatch
+from ..session import Action, Session, SlateAction, UserBatch
 
 __all__ = ["Agent", "BatchAgent", "UserBatch", "context_of", "keyed_uniform", "use_legacy_draws"]
 
@@ -175,6 +175,12 @@ class BatchAgent(Agent):
             raise ValueError("agent arg 'num_products' must be an integer >= 1, got None")
         self.random_seed = self.config.get("random_seed", 0)
         self.with_ps_all = bool(self.config.get("with_ps_all", False))
+        #: Products per recommendation: the env arg ``slate_size`` in the
+        #: agent's config (1 when absent); above 1 the agent ranks (:meth:`rank`).
+        self.slate_size = check_int_at_least("agent arg 'slate_size'", self.config.get("slate_size") or 1, 1)
+        if self.slate_size > self.num_products:
+            raise ValueError(f"agent arg 'slate_size' must be in [1, num_products = {self.num_products}], "
+                             f"got {self.slate_size}")
         # 0.1.3.0's notebooks build agents from the env's args, rng included.
         self.legacy_draws = self.config.get("rng") == "legacy"
         self._pending = LogBuilder()
@@ -242,8 +248,29 @@ class BatchAgent(Agent):
         switch it too)."""
         self.legacy_draws = bool(legacy)
 
+    def scores(self, batch: UserBatch) -> np.ndarray:
+        """(B, P) scores of the products for each user, by which slates rank
+        them: the policy's probabilities by default; agents whose policy is
+        greedy override this with what they maximise."""
+        return self.checked_policy(batch)
+
+    def rank(self, batch: UserBatch) -> np.ndarray:
+        """(B, slate_size) the products with the best :meth:`scores` for each
+        user, best first; ties go to the lower product id."""
+        self.fit_pending()
+        scores = np.asarray(self.scores(batch), dtype=np.float64)
+        if scores.shape != (len(batch.user_ids), self.num_products):
+            raise ValueError(f"{type(self).__name__}.scores() must return shape (users, num_products) = "
+                             f"{(len(batch.user_ids), self.num_products)}, got {scores.shape}")
+        order: np.ndarray = np.argsort(-scores, axis=1, kind="stable")[:, :self.slate_size]
+        return order
+
     def act_batch(self, batch: UserBatch) -> tuple[np.ndarray, np.ndarray]:
-        """Products for every user of ``batch`` and their propensities."""
+        """Products for every user of ``batch`` and their propensities; with
+        ``slate_size`` k > 1, (B, k) rankings (:meth:`rank`, deterministic:
+        propensity 1)."""
+        if self.slate_size > 1:
+            return self.rank(batch), np.ones(len(batch.user_ids))
         self.fit_pending()
         probabilities = self.checked_policy(batch)
         actions = self.draw(batch, probabilities)
@@ -262,12 +289,19 @@ class BatchAgent(Agent):
         third-party agents do) is served user by user unless it says so."""
         return type(self).act is BatchAgent.act
 
-    def act(self, observation: Session | None, reward: int | None, done: bool) -> Action:
-        """Draw this user's next product from the policy, with its propensity."""
+    def act(self, observation: Session | None, reward: int | None, done: bool) -> Any:
+        """Draw this user's next product from the policy, with its propensity
+        (an :class:`~recogym.Action`); with ``slate_size`` k > 1, the user's
+        ranking of the k best-scored products (a
+        :class:`~recogym.session.SlateAction`, propensity 1)."""
         self._observe(observation)
         self.fit_pending()
         batch = UserBatch(self._user_views[None, :], np.array([self._last_view]),
                           np.array([self._user_id]), np.array([self._user_step]))
+        if self.slate_size > 1:
+            self._user_step += 1
+            ones = np.ones(self.slate_size)
+            return SlateAction(self.rank(batch)[0], 1.0, ones, ones, **context_of(observation))
         probabilities = self.checked_policy(batch)
         action = int(self.draw(batch, probabilities)[0])
         self._user_step += 1
@@ -303,6 +337,9 @@ class BatchAgent(Agent):
                 raise TypeError(f"train() got action {action!r} with reward None")
             # Any: None when no user is known yet, which the logs' int64 column then refuses.
             user: Any = getattr(action, "u", self._trained_user)
+            if isinstance(action, SlateAction) or np.ndim(action) == 1:
+                raise TypeError("train() takes one product per step; train a slate agent on slate logs "
+                                "with train_logs(env.simulate(...))")
             self._pending.impression(getattr(action, "t", np.nan), user, int(action), int(reward),
                                      getattr(action, "ps", 1.0))
 

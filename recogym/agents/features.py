@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from ..logs import EventKind, Logs
+from ..logs import EventKind, Logs, per_position
 
 __all__ = [
     "Impressions",
@@ -85,6 +85,8 @@ class _Timeline:
     and where each user's events start and end."""
 
     def __init__(self, logs: Logs) -> None:
+        # Slate logs: one impression per position, each product with its own click.
+        logs = per_position(logs)
         u = logs.u
         # Logs from simulate() and from train() keep each user's events
         # together and in time order; a stable sort by user keeps that order.

@@ -94,6 +94,12 @@ class LogregMulticlassIpsAgent(LogFittedAgent):
         self.coef[model.classes_] = coef
         self.intercept[model.classes_] = intercept
 
+    def scores(self, batch: UserBatch) -> np.ndarray:
+        """Slates rank products by the model's logit of being the one clicked."""
+        self.fit_pending()
+        scores: np.ndarray = np.asarray(batch.view_counts, dtype=np.float64) @ self.coef.T + self.intercept
+        return scores
+
     def policy(self, batch: UserBatch) -> np.ndarray:
         self.fit_pending()
         scores = np.asarray(batch.view_counts, dtype=np.float64) @ self.coef.T + self.intercept

@@ -8,7 +8,7 @@ import numpy as np
 from scipy import sparse
 
 from ..logs import EventKind, Logs
-from ..session import Action, Session
+from ..session import Action, Session, SlateAction
 from ._args import (
     check_flag,
     check_known_args,
@@ -213,6 +213,14 @@ class LogregPolyAgent(LogFittedAgent):
         self.fit_pending()
         return greedy(np.asarray(batch.view_counts, dtype=np.float64) @ self.cross_coef.T + self.action_coef)
 
+    def scores(self, batch: UserBatch) -> np.ndarray:
+        """Slates rank products by the model's click logit for the user's views."""
+        if self.weight_history_function is not None:
+            raise ValueError("LogregPolyAgent with a weight_history_function ranks per user through act()")
+        self.fit_pending()
+        scores: np.ndarray = np.asarray(batch.view_counts, dtype=np.float64) @ self.cross_coef.T + self.action_coef
+        return scores
+
     def _batch_act_batch(self, batch: UserBatch) -> tuple[np.ndarray, np.ndarray]:
         return super().act_batch(batch)
 
@@ -221,7 +229,7 @@ class LogregPolyAgent(LogFittedAgent):
 
     # -- the per-user path of a weight_history_function ----------------------
 
-    def act(self, observation: Session | None, reward: int | None, done: bool) -> Action:
+    def act(self, observation: Session | None, reward: int | None, done: bool) -> Any:
         """The most likely click for this user; with a
         ``weight_history_function``, on the views weighted by their age at
         ``observation.context().time()``."""
@@ -237,8 +245,13 @@ class LogregPolyAgent(LogFittedAgent):
                                           self.weight_history_function)
         views = np.zeros(self.num_products)
         views[products] = totals
-        probabilities = greedy((self.cross_coef @ views + self.action_coef)[None, :])[0]
+        logits = self.cross_coef @ views + self.action_coef
         self._user_step += 1
+        if self.slate_size > 1:
+            ones = np.ones(self.slate_size)
+            ranking = np.argsort(-logits, kind="stable")[:self.slate_size]
+            return SlateAction(ranking, 1.0, ones, ones)
+        probabilities = greedy(logits[None, :])[0]
         action = int(np.argmax(probabilities))
         return Action(action, 1.0, probabilities)
 

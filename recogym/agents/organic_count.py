@@ -110,3 +110,11 @@ class OrganicCount(BatchAgent):
     def policy(self, batch: UserBatch) -> np.ndarray:
         self.fit_pending()
         return per_last_view(batch.last_view, self.num_products, lambda views: greedy(self.co_counts[views]))
+
+    def scores(self, batch: UserBatch) -> np.ndarray:
+        """Slates rank products by their co-views with the user's last view."""
+        self.fit_pending()
+        scores = np.zeros((len(batch.user_ids), self.num_products))
+        seen = np.asarray(batch.last_view) >= 0
+        scores[seen] = self.co_counts[np.asarray(batch.last_view)[seen]]
+        return scores

@@ -120,6 +120,15 @@ class OrganicUserEventCounterAgent(BatchAgent):
                 policy = proportional(1.0 - policy)
         return policy if self.select_randomly else greedy(policy)
 
+    def scores(self, batch: UserBatch) -> np.ndarray:
+        """Slates rank products by the policy before any greedy choice: the
+        user's most viewed first (with ``reverse_pop``, least viewed)."""
+        select_randomly, self.select_randomly = self.select_randomly, True
+        try:
+            return self.policy(batch)
+        finally:
+            self.select_randomly = select_randomly
+
     def legacy_draw(self, batch: UserBatch, probabilities: np.ndarray) -> np.ndarray:
         if not self.select_randomly:
             chosen: np.ndarray = np.argmax(probabilities, axis=1)

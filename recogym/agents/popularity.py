@@ -44,3 +44,7 @@ class PopularityAgent(BatchAgent):
 
     def policy(self, batch: UserBatch) -> np.ndarray:
         return np.broadcast_to(self.probabilities(), (len(batch.user_ids), self.num_products))
+
+    def scores(self, batch: UserBatch) -> np.ndarray:
+        """Slates rank products by their organic views."""
+        return self.policy(batch)

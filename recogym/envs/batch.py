@@ -12,7 +12,7 @@ from ..params import slate_size_of
 from ..sim.slots import SlateOutcomes, Slots
 from .classic import RecoEnv
 
-__all__ = ["BatchEnv", "evaluate_batch"]
+__all__ = ["BatchEnv", "evaluate_batch", "evaluate_batch_slates"]
 
 
 class BatchEnv:
@@ -130,3 +130,24 @@ def evaluate_batch(env: RecoEnv, agent: Any, num_users: int, first_user: int = 0
         impressions += len(slots)
         slots = batch_env.active_slots()
     return clicks, impressions
+
+
+def evaluate_batch_slates(env: RecoEnv, agent: Any, num_users: int, first_user: int = 0,
+                          num_envs: int = 1024) -> tuple[list[int], int, int]:
+    """:func:`evaluate_batch` for slates (env arg ``slate_size`` k > 1), whose
+    ``agent.act_batch`` returns ``(B, k)`` rankings: the clicks at each
+    position, the impressions with at least one click, and the impressions."""
+    batch_env = BatchEnv(env, min(num_envs, max(num_users, 1)))
+    batch_env.start(num_users, first_user)
+    per_position = np.zeros(batch_env.slate_size, dtype=np.int64)
+    clicked = impressions = 0
+    slots = batch_env.active_slots()
+    while slots.size:
+        chosen = agent.act_batch(batch_env.observe(slots))
+        slates = chosen[0] if isinstance(chosen, tuple) else chosen
+        clicks, _ = batch_env.recommend(slots, slates)
+        per_position += clicks.sum(axis=0)
+        clicked += int(clicks.any(axis=1).sum())
+        impressions += len(slots)
+        slots = batch_env.active_slots()
+    return per_position.tolist(), clicked, impressions

@@ -5,35 +5,59 @@ import copy
 import time
 from typing import Any
 
-from .._progress import tqdm
-
 from .._checks import check_count
+from .._progress import tqdm
 from .._version import __version__
-from ..envs.batch import evaluate_batch
+from ..envs.batch import evaluate_batch, evaluate_batch_slates
 from ..envs.classic import RecoEnv
-from ..session import Session, as_action
+from ..params import slate_size_of
+from ..session import Session, as_action, as_slate_action
 
 __all__ = ["test_agent", "AgentResult", "ctr_interval"]
 
 
 class AgentResult(tuple[float, float, float]):
     """``(median, q0.025, q0.975)`` of the CTR's Beta(clicks + 1, misses + 1)
-    posterior, which also tells ``clicks``, ``impressions`` and ``seconds``."""
+    posterior, which also tells ``clicks``, ``impressions`` and ``seconds``.
+
+    With slates (env arg ``slate_size`` k > 1) the CTR is that of
+    impressions with at least one click, ``clicks`` counts those
+    impressions, and ``clicks_per_position`` (k ints) counts the clicks at
+    each position; :attr:`total_clicks` is their sum and
+    :attr:`clicks_per_impression` its mean per impression (above the CTR
+    when a slate is clicked more than once, as PBM allows).
+    ``clicks_per_position`` is None for one product per impression.
+    """
 
     clicks: int
     impressions: int
     seconds: float
+    clicks_per_position: tuple[int, ...] | None
 
-    def __new__(cls, clicks: int, impressions: int, seconds: float) -> "AgentResult":
+    def __new__(cls, clicks: int, impressions: int, seconds: float,
+                clicks_per_position: tuple[int, ...] | None = None) -> "AgentResult":
         result = super().__new__(cls, ctr_interval(clicks, impressions))
         result.clicks, result.impressions, result.seconds = clicks, impressions, seconds
+        result.clicks_per_position = None if clicks_per_position is None else tuple(map(int, clicks_per_position))
         return result
 
     @property
     def median(self) -> float:
         return self[0]
 
-    def __reduce__(self) -> tuple[type[AgentResult], tuple[int, int, float]]:
+    @property
+    def total_clicks(self) -> int:
+        """Every click: the clicks per position summed (``clicks`` without slates)."""
+        return self.clicks if self.clicks_per_position is None else sum(self.clicks_per_position)
+
+    @property
+    def clicks_per_impression(self) -> float:
+        """``total_clicks / impressions`` (NaN without impressions)."""
+        return self.total_clicks / self.impressions if self.impressions else float("nan")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self.clicks_per_position is not None:
+            return (AgentResult, (self.clicks, self.impressions, self.seconds, self.clicks_per_position))
         return (AgentResult, (self.clicks, self.impressions, self.seconds))
 
 
@@ -77,6 +101,10 @@ def test_agent(
     on the very users it trained on. The default mode trains and tests on
     distinct users and counts only what was shown.
 
+    With slates (env arg ``slate_size`` k > 1) the agent's ``act`` returns a
+    ranking; the result then also counts the clicks per position (see
+    :class:`AgentResult`).
+
     Returns
     -------
     AgentResult
@@ -89,10 +117,14 @@ def test_agent(
     legacy = env.simulation.legacy
     start = time.perf_counter()
     clicks = impressions = 0
+    slate_size = slate_size_of(env.simulation.config)
+    per_position = [0] * slate_size
     for epoch in range(num_epochs):
         trained = copy.deepcopy(agent)
         if legacy:
-            from ..agents.base import use_legacy_draws  # recogym.agents loads scipy.sparse: only when needed
+            from ..agents.base import (
+                use_legacy_draws,  # recogym.agents loads scipy.sparse: only when needed
+            )
 
             use_legacy_draws(trained)
         train_env = test_env = env
@@ -106,10 +138,16 @@ def test_agent(
             train_cached(train_env, trained, num_offline_users, num_organic_offline_users)
         else:
             train_offline(train_env, trained, num_offline_users, num_organic_offline_users)
-        epoch_clicks, epoch_impressions = evaluate_online(test_env, trained, num_online_users)
+        if slate_size > 1:
+            epoch_positions, epoch_clicks, epoch_impressions = evaluate_online_slates(test_env, trained,
+                                                                                       num_online_users)
+            per_position = [total + count for total, count in zip(per_position, epoch_positions)]
+        else:
+            epoch_clicks, epoch_impressions = evaluate_online(test_env, trained, num_online_users)
         clicks += epoch_clicks
         impressions += epoch_impressions
-    return AgentResult(clicks, impressions, time.perf_counter() - start)
+    return AgentResult(clicks, impressions, time.perf_counter() - start,
+                       tuple(per_position) if slate_size > 1 else None)
 
 
 setattr(test_agent, "__test__", False)  # not a pytest test, despite its name
@@ -211,7 +249,9 @@ def evaluate_online(env: RecoEnv, agent: Any, num_users: int) -> tuple[int, int]
         logs = env.generate_logs(num_users, agent=agent)  # with 0.1.3.0's phantom impressions, click 0
         logged = logs["c"].dropna()
         return int(logged.sum()), len(logged)
-    from ..agents.base import serves_batches  # recogym.agents loads scipy.sparse: only when needed
+    from ..agents.base import (
+        serves_batches,  # recogym.agents loads scipy.sparse: only when needed
+    )
 
     if serves_batches(agent):
         return evaluate_batch(env, agent, num_users, first_user=env.take_users(num_users))
@@ -230,3 +270,34 @@ def evaluate_online(env: RecoEnv, agent: Any, num_users: int) -> tuple[int, int]
             clicks += reward
             impressions += 1
     return clicks, impressions
+
+
+def evaluate_online_slates(env: RecoEnv, agent: Any, num_users: int) -> tuple[list[int], int, int]:
+    """:func:`evaluate_online` for slates: the clicks at each position, the
+    impressions with a click, and the impressions, of ``agent``'s rankings
+    on the env's next users (all at once in the batch env for an agent with
+    ``act_batch``)."""
+    from ..agents.base import (
+        serves_batches,  # recogym.agents loads scipy.sparse: only when needed
+    )
+
+    if serves_batches(agent):
+        return evaluate_batch_slates(env, agent, num_users, first_user=env.take_users(num_users))
+    k, num_products = env.slate_size, env.num_products
+    per_position = [0] * k
+    clicked = impressions = 0
+    reset_agent = getattr(agent, "reset", None)
+    for _ in tqdm(range(num_users), desc="Testing", disable=None, leave=False):
+        env.reset()
+        if reset_agent is not None:
+            reset_agent()
+        observation, reward, done, _ = env.step(None)
+        while not done:
+            slate = as_slate_action(agent.act(observation, reward, done), k, num_products, agent)
+            observation, reward, done, info = env.step(slate)
+            clicks = info["slate_clicks"]
+            for position in range(k):
+                per_position[position] += int(clicks[position])
+            clicked += int(clicks.any())
+            impressions += 1
+    return per_position, clicked, impressions
