@@ -7,6 +7,7 @@ Parquet files' schema). pyarrow is imported only when Arrow is asked for.
 """
 from __future__ import annotations
 
+import dataclasses
 import enum
 import functools
 from collections.abc import Iterable, Sequence
@@ -29,6 +30,7 @@ __all__ = [
     "log_schema",
     "LOG_COLUMNS",
     "COLUMN_DTYPES",
+    "CONVERSION_DTYPES",
 ]
 
 
@@ -61,8 +63,16 @@ COLUMN_DTYPES: dict[str, type[np.generic]] = {
     "click_probability": np.float64,
 }
 
+#: The columns that logs of a model with conversions (env arg
+#: ``with_conversions``) add, and their dtypes; other logs have none.
+CONVERSION_DTYPES: dict[str, type[np.generic]] = {
+    "conversion": np.int8,
+    "conversion_probability": np.float64,
+}
+
 #: What a column holds on the rows where the event has no such value.
-MISSING: dict[str, float] = {"v": -1, "a": -1, "c": -1, "ps": np.nan, "click_probability": np.nan}
+MISSING: dict[str, float] = {"v": -1, "a": -1, "c": -1, "ps": np.nan, "click_probability": np.nan,
+                             "conversion": -1, "conversion_probability": np.nan}
 
 #: One event as :func:`logs_from_rows` takes it: ``(t, u, z, v, a, c, ps, click_probability)``.
 LogRow = tuple[float, int, int, int, int, int, float, float]
@@ -99,6 +109,14 @@ class Logs:
         Probability the logging policy gave to ``a``.
     click_probability : float64 array
         The true probability that ``a`` is clicked, known to the simulator.
+    conversion : int8 array or None
+        With conversions (env arg ``with_conversions``): 1 if the impression
+        was clicked and the click converted, 0 if not (always 0 without a
+        click), -1 on views. None for logs without conversions.
+    conversion_probability : float64 array or None
+        With conversions: the true probability that a click on ``a`` would
+        convert (so ``click_probability * conversion_probability`` is the
+        impression's probability of a conversion); NaN on views.
     """
 
     t: np.ndarray
@@ -109,6 +127,8 @@ class Logs:
     c: np.ndarray
     ps: np.ndarray
     click_probability: np.ndarray
+    conversion: np.ndarray | None = None
+    conversion_probability: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.t)
@@ -125,20 +145,42 @@ class Logs:
         impressions: np.ndarray = self.z == EventKind.BANDIT
         return impressions
 
+    @property
+    def has_conversions(self) -> bool:
+        """Whether the logs carry the conversion columns."""
+        return self.conversion is not None
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        """The names of the columns these logs hold: :data:`COLUMN_DTYPES`'
+        and, with conversions, :data:`CONVERSION_DTYPES`'."""
+        names = tuple(COLUMN_DTYPES)
+        return names + tuple(CONVERSION_DTYPES) if self.has_conversions else names
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The columns these logs hold, by name."""
+        return {name: getattr(self, name) for name in self.column_names}
+
     def take(self, rows: np.ndarray) -> Logs:
         """The logs of ``rows`` (a boolean mask or indices)."""
-        return Logs(**{name: getattr(self, name)[rows] for name in COLUMN_DTYPES})
+        return Logs(**{name: column[rows] for name, column in self.columns().items()})
 
     @classmethod
     def concatenate(cls, parts: Sequence[Logs]) -> Logs:
-        """The rows of ``parts``, one after the other."""
+        """The rows of ``parts``, one after the other (all with conversions,
+        or none)."""
         if not parts:
             return logs_from_rows([])
-        return cls(**{name: np.concatenate([getattr(part, name) for part in parts]) for name in COLUMN_DTYPES})
+        if len({part.has_conversions for part in parts}) > 1:
+            raise ValueError("logs with conversion columns cannot be concatenated with logs without")
+        return cls(**{name: np.concatenate([getattr(part, name) for part in parts])
+                      for name in parts[0].column_names})
 
     def to_pandas(self, ps_all: Any = None, *, nullable: bool = True) -> pd.DataFrame:
-        """The logs as 0.1.3.0's DataFrame: columns t, u, z, v, a, c, ps, and
-        ``ps-a`` when ``ps_all`` is given.
+        """The logs as 0.1.3.0's DataFrame: columns t, u, z, v, a, c, ps,
+        then ``conversion`` and ``conversion_probability`` in logs with
+        conversions (``conversion`` as ``c``), and ``ps-a`` when ``ps_all``
+        is given.
 
         ``z`` is categorical ('organic'/'bandit'). ``v``, ``a`` and ``c`` are
         nullable integers, missing where the event has no such value; with
@@ -174,6 +216,10 @@ class Logs:
             "c": c,
             "ps": self.ps,
         })
+        if self.conversion is not None and self.conversion_probability is not None:
+            frame["conversion"] = (pd.arrays.IntegerArray(self.conversion, organic.copy()) if nullable
+                                   else np.where(organic, np.nan, self.conversion).astype(np.float32))
+            frame["conversion_probability"] = self.conversion_probability
         if ps_all is not None:
             column = np.empty(len(self), dtype=object)
             rows = np.flatnonzero(~organic)
@@ -189,7 +235,7 @@ class Logs:
         import pyarrow as pa
 
         organic, impression = self.organic, self.impressions
-        return pa.Table.from_arrays([
+        arrays = [
             pa.array(self.t, pa.float64()),
             pa.array(self.u, pa.int64()),
             pa.DictionaryArray.from_arrays(pa.array(self.z, pa.int8()), _z_dictionary()),
@@ -198,12 +244,17 @@ class Logs:
             pa.array(self.c, pa.int8(), mask=organic),
             pa.array(self.ps, pa.float64(), mask=organic),
             pa.array(self.click_probability, pa.float64(), mask=organic),
-        ], schema=log_schema())
+        ]
+        if self.conversion is not None:
+            arrays += [pa.array(self.conversion, pa.int8(), mask=organic),
+                       pa.array(self.conversion_probability, pa.float64(), mask=organic)]
+        return pa.Table.from_arrays(arrays, schema=log_schema(self.has_conversions))
 
     @classmethod
     def from_arrow(cls, table: pa.Table) -> Logs:
         """The logs of a table with :func:`log_schema`'s columns (other
-        columns are ignored; integer widths may differ).
+        columns are ignored; integer widths may differ). A table that also
+        has both conversion columns gives logs with conversions.
 
         The arrays may be read-only views of Arrow's memory.
 
@@ -215,7 +266,7 @@ class Logs:
         """
         import pyarrow as pa
 
-        schema = log_schema()
+        schema = log_schema(all(name in table.column_names for name in CONVERSION_DTYPES))
         missing = [name for name in schema.names if name not in table.column_names]
         if missing:
             raise ValueError(f"table lacks the log columns {missing}; it has {table.column_names}")
@@ -277,32 +328,49 @@ class LogBuilder:
     """Events collected one at a time in Python (an agent stepping through
     the classic env), as :class:`Logs` at the end."""
 
-    def __init__(self) -> None:
+    def __init__(self, conversions: bool = False) -> None:
         self.rows: list[LogRow] = []
         self.ps_all: list[Any] = []
+        #: With ``conversions``, each row's (conversion, conversion_probability).
+        self.conversions: list[tuple[int, float]] | None = [] if conversions else None
 
     def views(self, times: Iterable[float], user: int, products: Iterable[int]) -> None:
         """Organic views of ``products`` by ``user`` at ``times``."""
+        start = len(self.rows)
         self.rows.extend((time, user, EventKind.ORGANIC, product, -1, -1, np.nan, np.nan)
                          for time, product in zip(times, products))
+        if self.conversions is not None:
+            self.conversions.extend([(-1, np.nan)] * (len(self.rows) - start))
 
     def impression(self, time: float, user: int, action: int, click: int, ps: float,
-                   click_probability: float = np.nan, ps_all: Any = None) -> None:
+                   click_probability: float = np.nan, ps_all: Any = None, conversion: int = -1,
+                   conversion_probability: float = np.nan) -> None:
         """``action`` shown to ``user`` at ``time`` with propensity ``ps``,
-        clicked or not; ``ps_all`` is the policy's whole vector, if kept."""
+        clicked or not; ``ps_all`` is the policy's whole vector, if kept;
+        ``conversion`` and its probability are kept with conversions."""
         self.rows.append((time, user, EventKind.BANDIT, -1, action, click, ps, click_probability))
         self.ps_all.append(ps_all)
+        if self.conversions is not None:
+            self.conversions.append((conversion, conversion_probability))
 
     def build(self) -> Logs:
-        return logs_from_rows(self.rows)
+        logs = logs_from_rows(self.rows)
+        if self.conversions is None:
+            return logs
+        conversion = np.array([row[0] for row in self.conversions], dtype=np.int8)
+        probability = np.array([row[1] for row in self.conversions], dtype=np.float64)
+        return dataclasses.replace(logs, conversion=conversion, conversion_probability=probability)
 
 
-def log_schema() -> pa.Schema:
+def log_schema(conversions: bool = False) -> pa.Schema:
     """The Arrow schema of logs. ``z`` reads as a pandas categorical; ``v``
     is null on impressions, and ``a``, ``c``, ``ps`` and
-    ``click_probability`` on organic views."""
+    ``click_probability`` on organic views. With ``conversions``, the
+    columns ``conversion`` (int8) and ``conversion_probability`` follow,
+    null on organic views."""
     import pyarrow as pa
 
+    conversion_fields = [pa.field("conversion", pa.int8()), pa.field("conversion_probability", pa.float64())]
     return pa.schema([
         pa.field("t", pa.float64(), nullable=False),
         pa.field("u", pa.int64(), nullable=False),
@@ -312,6 +380,7 @@ def log_schema() -> pa.Schema:
         pa.field("c", pa.int8()),
         pa.field("ps", pa.float64()),
         pa.field("click_probability", pa.float64()),
+        *(conversion_fields if conversions else []),
     ])
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _core
 from .._checks import check_probability_vector
-from ..logs import COLUMN_DTYPES, Logs
+from ..logs import COLUMN_DTYPES, CONVERSION_DTYPES, Logs
 from ..model import Simulation, expected_events_per_user
 from ..policies import LoggingPolicy, UserPopularity
 
@@ -101,17 +101,22 @@ def simulate_logs(
     logits = np.empty((slots, P) if lockstep else (0, 0))
     end_user = first_user + num_organic_users + num_users
     organic_end = first_user + num_organic_users
-    columns = _empty_columns(_expected_rows(engine, num_users, num_organic_users, slots))
+    conversions = bool(engine.params["conversions"])
+    columns = _empty_columns(_expected_rows(engine, num_users, num_organic_users, slots), conversions)
+    # The kernel's conversion columns, empty without conversions.
+    no_conversions = {name: np.empty(0, dtype=dtype) for name, dtype in CONVERSION_DTYPES.items()}
     filled = 0
     next_user = first_user
     while True:
         if len(columns["t"]) - filled < max(slots, 1):
-            columns = _grown(columns, filled)
+            columns = _grown(columns, filled, conversions)
         stop = min(len(columns["t"]), filled + _CHUNK_ROWS)
         before = next_user
         rows, next_user = engine.simulate_logs(
             next_user, end_user, organic_end, rule.kind, rule.cdf, rule.probabilities, rule.epsilon,
-            policy_counts, lockstep, logits, *(column[filled:stop] for column in columns.values()))
+            policy_counts, lockstep, logits,
+            *(column[filled:stop] for column in (*(columns[name] for name in COLUMN_DTYPES),
+                                                 *(columns.get(name, empty) for name, empty in no_conversions.items()))))
         filled += rows
         if progress is not None:
             progress.update(next_user - before)
@@ -127,8 +132,9 @@ def _all_done(engine: _core.Engine, next_user: int, end_user: int) -> bool:
     return next_user >= end_user and bool((engine.state["markov_state"] == _core.EMPTY_SLOT).all())
 
 
-def _empty_columns(rows: int) -> dict[str, np.ndarray]:
-    return {name: np.empty(rows, dtype=dtype) for name, dtype in COLUMN_DTYPES.items()}
+def _empty_columns(rows: int, conversions: bool) -> dict[str, np.ndarray]:
+    dtypes = {**COLUMN_DTYPES, **CONVERSION_DTYPES} if conversions else COLUMN_DTYPES
+    return {name: np.empty(rows, dtype=dtype) for name, dtype in dtypes.items()}
 
 
 def _expected_rows(engine: _core.Engine, num_users: int, num_organic_users: int, slots: int) -> int:
@@ -137,8 +143,8 @@ def _expected_rows(engine: _core.Engine, num_users: int, num_organic_users: int,
     return int(min(1.25 * expected, _MAX_INITIAL_ROWS)) + 1024 + slots
 
 
-def _grown(columns: dict[str, np.ndarray], filled: int) -> dict[str, np.ndarray]:
-    bigger = _empty_columns(len(columns["t"]) * 3 // 2 + 1024)
+def _grown(columns: dict[str, np.ndarray], filled: int, conversions: bool) -> dict[str, np.ndarray]:
+    bigger = _empty_columns(len(columns["t"]) * 3 // 2 + 1024, conversions)
     for name, column in columns.items():
         bigger[name][:filled] = column[:filled]
     return bigger
