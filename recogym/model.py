@@ -11,6 +11,13 @@ reco-gym-v0 (clusters): products fall into ``num_clusters`` equal clusters;
 views move uniformly within the viewed product's cluster, and the click
 probability of product ``a`` after viewing ``v`` is
 ``sigmoid(P / 5 * (T + T.T)[a, v] + phi[a, v] - 5)``.
+
+Both models may add post-click landing (env arg ``organic_after_click``:
+the session after a click starts with a view of the clicked product) and
+v1 conversions (``with_conversions``: a click on ``a`` converts with
+probability ``psale_scale * sigmoid(Lambda[a] @ delta)``, ``delta`` the
+user's purchase state, which each click moves towards ``Lambda[a]``); see
+docs/model.md.
 """
 from __future__ import annotations
 
@@ -203,6 +210,17 @@ class Simulation:
     def legacy(self) -> bool:
         return bool(self.config.rng == "legacy")
 
+    @property
+    def landing(self) -> bool:
+        """Whether the session after a click starts at the clicked product
+        (env arg ``organic_after_click='clicked'``)."""
+        return bool(self.config.get("organic_after_click", "drawn") == "clicked")
+
+    @property
+    def conversions(self) -> bool:
+        """Whether clicks may convert (env arg ``with_conversions``)."""
+        return bool(self.config.get("with_conversions", False))
+
     def engine(self, num_slots: int = 1, *, count_views: bool = False, count_steps: bool = False,
                state: dict[str, Any] | None = None) -> _core.Engine:
         """An engine with ``num_slots`` empty user slots; with ``count_views``
@@ -213,7 +231,7 @@ class Simulation:
         P, K = config.num_products, (config.K if model == "reco-gym-v1" else 0)
         empty_matrix = np.zeros((0, 0))
         empty_vector = np.zeros(0)
-        conversions = bool(config.get("with_conversions", False))
+        conversions = self.conversions
         time_kind = {"default": _core.DEFAULT_TIME, "normal": _core.NORMAL_TIME,
                      "custom": _core.CUSTOM_TIME}[config.time_generator]
         time_source = config.get(TIME_GENERATOR_OBJECT) if time_kind == _core.CUSTOM_TIME else None
@@ -242,7 +260,7 @@ class Simulation:
             "view_cdf": (np.array([_choice_cdf(row) for row in static["view_transition"]])
                          if model == "reco-gym-v0" else empty_matrix),
             "click_table": static.get("click_table", empty_matrix),
-            "landing": config.get("organic_after_click", "drawn") == "clicked",
+            "landing": self.landing,
             "conversions": conversions,
             "kappa": float(config.get("kappa", 0.0)) if conversions else 0.0,
             "psale_scale": float(config.get("psale_scale", 0.0)) if conversions else 0.0,

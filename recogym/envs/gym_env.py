@@ -126,7 +126,11 @@ class RecoGymEnv(gymnasium.Env[np.ndarray, np.int64]):
         ``click_probability`` (float), the true probability that the user
         would click the action (known to the simulator only; NaN at reset).
         With ``record_views=True``, also ``views``: the products viewed since
-        the last step, in order (a list whose length varies).
+        the last step, in order (a list whose length varies). With
+        ``with_conversions=True``, also ``conversion`` (int: 1 if the click
+        converted, else 0; 0 at reset) and ``conversion_probability``
+        (float: the true probability that a click on the action converts;
+        NaN at reset).
     Rendering
         ``render_mode='ansi'``: ``render()`` returns one text line for the
         last step, ``user 7 | views [3, 3, 1] | action 2 | click 0 |
@@ -177,7 +181,7 @@ class RecoGymEnv(gymnasium.Env[np.ndarray, np.int64]):
         self._terminated = False
         views = self._views()
         self._last_line = f"user {self._user_id} | views {views} | action - | click - | p(click) -"
-        return self._view_counts(views), self._info(views, math.nan)
+        return self._view_counts(views), self._info(views, math.nan, (0, math.nan))
 
     def step(self, action: int | np.integer) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self._terminated:
@@ -188,8 +192,9 @@ class RecoGymEnv(gymnasium.Env[np.ndarray, np.int64]):
         views = self._views()
         self._last_line = (f"user {self._user_id} | views {views} | action {action} | click {click} | "
                            f"p(click) {click_probability:.4f}" + (" | left" if self._terminated else ""))
+        conversion = self._slots.last_conversion() if self._slots.conversions else None
         return (self._view_counts(views), float(click), self._terminated, False,
-                self._info(views, click_probability))
+                self._info(views, click_probability, conversion))
 
     def render(self) -> str | None:
         """The last step as one text line (``render_mode='ansi'``). Without a
@@ -206,9 +211,12 @@ class RecoGymEnv(gymnasium.Env[np.ndarray, np.int64]):
     def _env_id(self) -> str:
         return self.spec.id if self.spec is not None else "recogym/RecoGym-v1"
 
-    def _info(self, views: list[int], click_probability: float) -> dict[str, Any]:
+    def _info(self, views: list[int], click_probability: float,
+              conversion: tuple[int, float] | None) -> dict[str, Any]:
         assert self._user_id is not None
         info: dict[str, Any] = {"user_id": self._user_id, "click_probability": click_probability}
+        if self._slots.conversions and conversion is not None:
+            info["conversion"], info["conversion_probability"] = conversion
         if self.record_views:
             info["views"] = views
         return info

@@ -75,6 +75,10 @@ class RecoGymVectorEnv(VectorEnv):
         probability of the click; NaN where no recommendation was shown: at
         reset and at a NEXT_STEP autoreset), each with its ``_key`` mask as
         ``SyncVectorEnv`` builds them, at reset and at every step.
+        With ``with_conversions=True`` also ``conversion`` (int8: 1 if the
+        click converted) and ``conversion_probability`` (float64: the true
+        probability that a click on the action converts), 0 and NaN where
+        nothing was shown, with the same masks as ``click_probability``.
     Arguments
         ``num_envs``, ``max_episode_steps`` (None: no limit),
         ``autoreset_mode`` (an ``AutoresetMode`` or its value), and the env
@@ -168,6 +172,11 @@ class RecoGymVectorEnv(VectorEnv):
                                                                       USER_ID_LIMIT, replace_leavers=True)
         clicks[~playing] = 0
         click_probability[~playing] = np.nan
+        conversions = None
+        if self._slots.conversions:
+            conversions = self._slots.last_conversions(self.num_envs)
+            conversions[0][~playing] = 0
+            conversions[1][~playing] = np.nan
         observations = self._views.astype(np.float32)
         terminated = self._slots.markov_state == _core.STOP_STATE
         if self.max_episode_steps is None:
@@ -175,7 +184,7 @@ class RecoGymVectorEnv(VectorEnv):
         else:
             truncated = self._steps >= self.max_episode_steps
         np.logical_or(terminated, truncated, out=self._ended)
-        info = self._info(click_probability, playing)
+        info = self._info(click_probability, playing, conversions)
         if self.autoreset_mode == AutoresetMode.SAME_STEP and self._ended.any():
             observations, info = self._start_next_users(observations, info)
         self._observations = observations
@@ -198,17 +207,31 @@ class RecoGymVectorEnv(VectorEnv):
         final_info["_click_probability"] = ended & info["_click_probability"]
         click_probability = info["click_probability"].copy()
         click_probability[slots] = np.nan
-        info = self._info(click_probability, info["_click_probability"] & ~ended)
+        conversions = None
+        if self._slots.conversions:
+            for key in ("_conversion", "_conversion_probability"):
+                final_info[key] = ended & info[key]
+            conversions = (info["conversion"].copy(), info["conversion_probability"].copy())
+            conversions[0][slots] = 0
+            conversions[1][slots] = np.nan
+        info = self._info(click_probability, info["_click_probability"] & ~ended, conversions)
         info.update(final_obs=final_obs, _final_obs=ended, final_info=final_info, _final_info=ended.copy())
         return observations, info
 
-    def _info(self, click_probability: np.ndarray, shown: np.ndarray) -> dict[str, Any]:
-        return {
+    def _info(self, click_probability: np.ndarray, shown: np.ndarray,
+              conversions: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, Any]:
+        info = {
             "user_id": self._slots.user_ids.copy(),
             "_user_id": np.ones(self.num_envs, dtype=np.bool_),
             "click_probability": click_probability,
             "_click_probability": shown,
         }
+        if self._slots.conversions:
+            if conversions is None:
+                conversions = (np.zeros(self.num_envs, dtype=np.int8), np.full(self.num_envs, np.nan))
+            info.update(conversion=conversions[0], _conversion=shown.copy(),
+                        conversion_probability=conversions[1], _conversion_probability=shown.copy())
+        return info
 
 
 class RecoGymVectorEnv1(RecoGymVectorEnv):

@@ -7,34 +7,61 @@ from typing import Any
 
 from .._progress import tqdm
 
-from .._checks import check_count
+from .._checks import check_choice, check_count
 from .._version import __version__
-from ..envs.batch import evaluate_batch
+from ..envs.batch import evaluate_batch_outcomes
 from ..envs.classic import RecoEnv
 from ..session import Session, as_action
 
-__all__ = ["test_agent", "AgentResult", "ctr_interval"]
+__all__ = ["test_agent", "AgentResult", "ctr_interval", "METRICS"]
+
+#: What ``test_agent`` and ``compare`` score: clicks per impression (the
+#: CTR), or conversions per impression (env arg ``with_conversions``).
+METRICS = ("ctr", "conversion")
 
 
 class AgentResult(tuple[float, float, float]):
     """``(median, q0.025, q0.975)`` of the CTR's Beta(clicks + 1, misses + 1)
-    posterior, which also tells ``clicks``, ``impressions`` and ``seconds``."""
+    posterior, which also tells ``clicks``, ``impressions`` and ``seconds``.
+
+    With conversions it also tells ``conversions`` (else None), and with
+    ``metric='conversion'`` the tuple is the posterior of the conversion
+    rate per impression, Beta(conversions + 1, impressions - conversions + 1)."""
 
     clicks: int
     impressions: int
     seconds: float
+    conversions: int | None
+    metric: str
 
-    def __new__(cls, clicks: int, impressions: int, seconds: float) -> "AgentResult":
-        result = super().__new__(cls, ctr_interval(clicks, impressions))
+    def __new__(cls, clicks: int, impressions: int, seconds: float, conversions: int | None = None,
+                metric: str = "ctr") -> "AgentResult":
+        if metric == "conversion" and conversions is None:
+            raise ValueError("metric='conversion' needs the conversions")
+        successes = conversions if metric == "conversion" and conversions is not None else clicks
+        result = super().__new__(cls, ctr_interval(successes, impressions))
         result.clicks, result.impressions, result.seconds = clicks, impressions, seconds
+        result.conversions, result.metric = conversions, metric
         return result
 
     @property
     def median(self) -> float:
         return self[0]
 
-    def __reduce__(self) -> tuple[type[AgentResult], tuple[int, int, float]]:
-        return (AgentResult, (self.clicks, self.impressions, self.seconds))
+    @property
+    def ctr(self) -> float:
+        """Clicks per impression (NaN without impressions)."""
+        return self.clicks / self.impressions if self.impressions else float("nan")
+
+    @property
+    def conversion_rate(self) -> float | None:
+        """Conversions per impression (None without conversions)."""
+        if self.conversions is None:
+            return None
+        return self.conversions / self.impressions if self.impressions else float("nan")
+
+    def __reduce__(self) -> tuple[type[AgentResult], tuple[int, int, float, int | None, str]]:
+        return (AgentResult, (self.clicks, self.impressions, self.seconds, self.conversions, self.metric))
 
 
 def ctr_interval(clicks: int, impressions: int) -> tuple[float, float, float]:
@@ -55,6 +82,7 @@ def test_agent(
     num_epochs: int = 1,
     epoch_with_random_reset: bool = False,
     with_cache: bool = False,
+    metric: str = "ctr",
 ) -> AgentResult:
     """Train a copy of ``agent`` offline on the env's logging policy, then
     measure its click-through rate online (0.1.3.0's arguments and defaults).
@@ -77,18 +105,30 @@ def test_agent(
     on the very users it trained on. The default mode trains and tests on
     distinct users and counts only what was shown.
 
+    With conversions (env arg ``with_conversions``) the online users'
+    conversions are counted too; ``metric='conversion'`` scores the
+    conversion rate per impression instead of the CTR.
+
     Returns
     -------
     AgentResult
-        Unpacks as ``(median, q0.025, q0.975)`` of the CTR posterior.
+        Unpacks as ``(median, q0.025, q0.975)`` of the CTR posterior (of the
+        conversion rate with ``metric='conversion'``).
+
+    Raises
+    ------
+    ValueError
+        For ``metric`` not in :data:`METRICS`, or ``'conversion'`` on an env
+        without conversions.
     """
+    metric = check_metric(metric, env)
     num_offline_users = check_count("num_offline_users", num_offline_users)
     num_online_users = check_count("num_online_users", num_online_users)
     num_organic_offline_users = check_count("num_organic_offline_users", num_organic_offline_users)
     num_epochs = check_count("num_epochs", num_epochs)
     legacy = env.simulation.legacy
     start = time.perf_counter()
-    clicks = impressions = 0
+    clicks = impressions = conversions = 0
     for epoch in range(num_epochs):
         trained = copy.deepcopy(agent)
         if legacy:
@@ -106,10 +146,22 @@ def test_agent(
             train_cached(train_env, trained, num_offline_users, num_organic_offline_users)
         else:
             train_offline(train_env, trained, num_offline_users, num_organic_offline_users)
-        epoch_clicks, epoch_impressions = evaluate_online(test_env, trained, num_online_users)
+        epoch_clicks, epoch_impressions, epoch_conversions = evaluate_online_outcomes(test_env, trained,
+                                                                                      num_online_users)
         clicks += epoch_clicks
         impressions += epoch_impressions
-    return AgentResult(clicks, impressions, time.perf_counter() - start)
+        conversions += epoch_conversions
+    return AgentResult(clicks, impressions, time.perf_counter() - start,
+                       conversions if env.simulation.conversions else None, metric)
+
+
+def check_metric(metric: Any, env: RecoEnv) -> str:
+    """``metric``, one of :data:`METRICS`, and one ``env`` can score."""
+    metric = check_choice("metric", metric, METRICS)
+    if metric == "conversion" and not env.simulation.conversions:
+        raise ValueError("metric='conversion' scores conversions, which this env does not draw: set env arg "
+                         "'with_conversions' to True")
+    return metric
 
 
 setattr(test_agent, "__test__", False)  # not a pytest test, despite its name
@@ -200,7 +252,15 @@ class _Recorder:
 
 
 def evaluate_online(env: RecoEnv, agent: Any, num_users: int) -> tuple[int, int]:
-    """Clicks and impressions of ``agent.act`` on the env's next users.
+    """Clicks and impressions of ``agent.act`` on the env's next users
+    (:func:`evaluate_online_outcomes` without the conversions)."""
+    clicks, impressions, _ = evaluate_online_outcomes(env, agent, num_users)
+    return clicks, impressions
+
+
+def evaluate_online_outcomes(env: RecoEnv, agent: Any, num_users: int) -> tuple[int, int, int]:
+    """Clicks, impressions and conversions (0 without them) of ``agent.act``
+    on the env's next users.
 
     In the default random-number mode an agent with ``act_batch`` is run on
     all users at once in the batch env, which gives the same clicks. In
@@ -210,12 +270,12 @@ def evaluate_online(env: RecoEnv, agent: Any, num_users: int) -> tuple[int, int]
     if env.simulation.legacy:
         logs = env.generate_logs(num_users, agent=agent)  # with 0.1.3.0's phantom impressions, click 0
         logged = logs["c"].dropna()
-        return int(logged.sum()), len(logged)
+        return int(logged.sum()), len(logged), 0     # legacy mode has no conversions
     from ..agents.base import serves_batches  # recogym.agents loads scipy.sparse: only when needed
 
     if serves_batches(agent):
-        return evaluate_batch(env, agent, num_users, first_user=env.take_users(num_users))
-    clicks = impressions = 0
+        return evaluate_batch_outcomes(env, agent, num_users, first_user=env.take_users(num_users))
+    clicks = impressions = conversions = 0
     num_products = env.num_products
     reset_agent = getattr(agent, "reset", None)  # the notebook's agents have none
     for _ in tqdm(range(num_users), desc="Testing", disable=None, leave=False):
@@ -225,8 +285,9 @@ def evaluate_online(env: RecoEnv, agent: Any, num_users: int) -> tuple[int, int]
         observation, reward, done, _ = env.step(None)
         while not done:
             action = as_action(agent.act(observation, reward, done), num_products, agent)
-            observation, reward, done, _ = env.step(int(action))
+            observation, reward, done, info = env.step(int(action))
             assert reward is not None  # only a user's first step has none
             clicks += reward
             impressions += 1
-    return clicks, impressions
+            conversions += info.get("conversion", 0)
+    return clicks, impressions, conversions

@@ -53,6 +53,8 @@ class Slots:
         self.last_view: np.ndarray = state["last_view"]
         self.view_counts: np.ndarray = state["view_counts"]
         self.steps: np.ndarray = state["steps"]
+        #: Whether the model draws conversions after clicks (env arg ``with_conversions``).
+        self.conversions = bool(self.engine.params["conversions"])
 
     # -- many slots ------------------------------------------------------
 
@@ -80,6 +82,13 @@ class Slots:
         next_user = self.engine.step(slots, commands, next_user, end_user, replace_leavers, self.record_views)
         clicks, probabilities = self.engine.outcomes()
         return int(next_user), clicks[:len(slots)].copy(), probabilities[:len(slots)].copy()
+
+    def last_conversions(self, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """With conversions, the conversions (int8, 0 without a click) and
+        the probabilities that a click converts of the last step's first
+        ``count`` commands (meaningful at the recommendations)."""
+        conversions, probabilities = self.engine.conversion_outcomes()
+        return conversions[:count].copy(), probabilities[:count].copy()
 
     def finished(self, slots: np.ndarray) -> np.ndarray:
         """The slots of ``slots`` whose user has left."""
@@ -131,6 +140,19 @@ class Slots:
     def click_probability(self, slot: int, action: int) -> float:
         """The true probability that the user in ``slot`` clicks ``action`` now."""
         return float(self.engine.click_probability(slot, action))
+
+    def last_conversion(self) -> tuple[int, float]:
+        """With conversions, the conversion of the last one-slot
+        recommendation and the probability that its click converts."""
+        conversions, probabilities = self.engine.conversion_outcomes()
+        return int(conversions[0]), float(probabilities[0])
+
+    def conversion_probability(self, slot: int, action: int) -> float:
+        """The true probability that a click of the user in ``slot`` on
+        ``action`` now would convert (a model with conversions only)."""
+        if not self.conversions:
+            raise ValueError("this model has no conversions: set env arg 'with_conversions' to True")
+        return float(self.engine.conversion_probability(slot, action))
 
     def uniform_action(self, slot: int) -> int:
         """The uniform logging policy's draw, from the user's own stream."""
