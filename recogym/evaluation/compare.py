@@ -177,13 +177,12 @@ def compare(
     _require_paired_users(env, "env_args")
     metric = check_metric(metric, env)
     first_user = num_organic_offline_users + num_offline_users
-    clicks, impressions, conversions = _online_outcomes(env, agents, first_user, num_online_users, num_envs,
-                                                        num_offline_users if train else None,
-                                                        num_organic_offline_users)
+    clicks, impressions, converted = _online_outcomes(env, agents, first_user, num_online_users, num_envs,
+                                                      num_offline_users if train else None,
+                                                      num_organic_offline_users)
     names = list(agents)
-    if not env.simulation.conversions:
-        conversions = None
-    successes = conversions if metric == "conversion" and conversions is not None else clicks
+    conversions = converted if env.simulation.conversions else None
+    successes = converted if metric == "conversion" else clicks
     table = _ctr_table(names, clicks, impressions, conversions, successes)
     rng = np.random.Generator(np.random.PCG64(seed))
     paired = _bootstrap_ctrs(rng, successes, impressions, num_bootstrap)

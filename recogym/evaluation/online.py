@@ -157,11 +157,11 @@ def test_agent(
 
 def check_metric(metric: Any, env: RecoEnv) -> str:
     """``metric``, one of :data:`METRICS`, and one ``env`` can score."""
-    metric = check_choice("metric", metric, METRICS)
-    if metric == "conversion" and not env.simulation.conversions:
+    checked = check_choice("metric", metric, METRICS)
+    if checked == "conversion" and not env.simulation.conversions:
         raise ValueError("metric='conversion' scores conversions, which this env does not draw: set env arg "
                          "'with_conversions' to True")
-    return metric
+    return checked
 
 
 setattr(test_agent, "__test__", False)  # not a pytest test, despite its name
