@@ -419,6 +419,11 @@ cdef class Engine:
         recommendations, by command position: arrays the next step reuses."""
         return np.asarray(self.conversion_out), np.asarray(self.conversion_probability_out)
 
+    def conversion_of(self, Py_ssize_t i):
+        """With conversions, ``(conversion, conversion_probability)`` of the
+        last step's command at position ``i``: one value without the arrays."""
+        return self.conversion_out[i], self.conversion_probability_out[i]
+
     def recorded_views(self):
         """The views the last step recorded, in order: the position of their
         command, the product and the time, as new arrays."""

@@ -144,8 +144,8 @@ class Slots:
     def last_conversion(self) -> tuple[int, float]:
         """With conversions, the conversion of the last one-slot
         recommendation and the probability that its click converts."""
-        conversions, probabilities = self.engine.conversion_outcomes()
-        return int(conversions[0]), float(probabilities[0])
+        conversion, probability = self.engine.conversion_of(0)
+        return conversion, probability
 
     def conversion_probability(self, slot: int, action: int) -> float:
         """The true probability that a click of the user in ``slot`` on
