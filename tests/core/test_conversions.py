@@ -469,3 +469,24 @@ def test_the_engine_tells_whether_it_converts(config_of):
     engine = Simulation.create("reco-gym-v1", config_of("reco-gym-v1", **CONVERSIONS)).engine(1)
     assert engine.params["conversions"] is True and engine.state["purchase_state"].shape == (1, 5)
     assert _core.Engine is type(engine)
+
+
+def test_the_command_runs_and_scores_conversions(capsys):
+    import json
+
+    from recogym.cli import main
+
+    base = ["run", "--agents", "random,popularity", "--offline-users", "50", "--online-users", "200",
+            "--set", "with_conversions=true", "--set", "organic_after_click=clicked", "--set", "psale_scale=1.0"]
+    assert main([*base, "--json"]) == 0
+    by_ctr = json.loads(capsys.readouterr().out)
+    assert main([*base, "--metric", "conversion", "--json"]) == 0
+    by_rate = json.loads(capsys.readouterr().out)
+    for ctr, rate in zip(by_ctr, by_rate):
+        assert ctr["conversions"] == rate["conversions"] <= rate["clicks"] == ctr["clicks"]
+        assert rate["median"] < ctr["median"]
+    assert by_rate[0]["config"]["metric"] == "conversion" and "metric" not in by_ctr[0]["config"]
+    with pytest.raises(SystemExit) as exit:
+        main(["run", "--agents", "random", "--online-users", "10", "--metric", "conversion"])
+    assert exit.value.code == 2
+    assert "with_conversions" in capsys.readouterr().err
