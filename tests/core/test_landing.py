@@ -267,3 +267,20 @@ def test_kernel_landing_state_is_the_engine_state(config_of):
         copy.step(waiting, commands, 2, 2, False, False)
         assert (engine.state["landing_view"] == -1).all()
         np.testing.assert_array_equal(engine.state["last_view"], copy.state["last_view"])
+
+
+@pytest.mark.parametrize("model,args", [("reco-gym-v1", {"with_conversions": True}), ("reco-gym-v0", {})])
+def test_replayed_users_meet_the_logs(make_env, model, args):
+    """The ground truth of OPE replays each user through the stepping
+    driver and checks views, clicks and click probabilities against the
+    log driver's rows as it goes: with landing (and conversions) too."""
+    from recogym.sim.replay import expected_rewards
+
+    env = make_env(model, random_seed=3, **CLICKY, **LANDING, **args)
+    logs = env.simulate(150)
+    truth = expected_rewards(env.simulation, logs)
+    impressions = logs.impressions
+    assert len(landings(logs)[0]) > 10
+    # expected_rewards computes the v1 curve with numpy's matrix product: equal up to rounding.
+    np.testing.assert_allclose(truth[np.arange(impressions.sum()), logs.a[impressions]],
+                               logs.click_probability[impressions], rtol=1e-12)
