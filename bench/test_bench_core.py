@@ -112,3 +112,33 @@ def test_notebook_test_agent(throughput, agent_name, batch):
                         lambda result: result.impressions, rounds=3 if batch else 1, reference=not batch)
     median, low, high = result
     assert 0.005 < low < median < high < 0.05
+
+
+POST_CLICK = {
+    "plain model": {},
+    "organic_after_click='clicked'": {"organic_after_click": "clicked"},
+    "with_conversions=True": {"with_conversions": True},
+    "both": {"organic_after_click": "clicked", "with_conversions": True},
+}
+
+
+@pytest.mark.parametrize("num_products", [10, 1000])
+@pytest.mark.parametrize("feature", list(POST_CLICK))
+def test_post_click_features_simulate(throughput, num_products, feature):
+    """The cost of post-click landing and conversions in the log driver,
+    against the plain model (the reference) on the same users."""
+    env = env_for(num_products=num_products, **POST_CLICK[feature])
+    logs = throughput(f"post-click logs P={num_products}", f"simulate, {feature}",
+                      lambda: env.simulate(USERS[num_products]), len, reference=feature == "plain model")
+    assert len(logs) > 50 * USERS[num_products]
+    assert logs.has_conversions == ("with_conversions" in POST_CLICK[feature] or feature == "both")
+
+
+@pytest.mark.parametrize("feature", list(POST_CLICK))
+def test_post_click_features_step_loop(throughput, feature):
+    """The same in the stepping driver: the classic env's step loop, which
+    reports the conversion in ``info`` with conversions."""
+    env = env_for(**POST_CLICK[feature])
+    steps = throughput("post-click steps P=10", f"env.step loop, {feature}", lambda: step_loop(env, 2000),
+                       lambda n: n, reference=feature == "plain model")
+    assert steps > 100_000

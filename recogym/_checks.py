@@ -43,9 +43,12 @@ __all__ = [
     "check_action",
     "check_actions",
     "check_slate",
-    "check_slates",
+    "check_slate_actions",
     "check_slots",
     "check_probability_vector",
+    "check_slates",
+    "check_binary_array",
+    "check_probability_array",
     "check_executor",
     "check_known_keys",
     "check_output_path",
@@ -210,14 +213,14 @@ def check_actions(name: str, actions: Any, length: int, num_products: int) -> np
 def check_slate(name: str, slate: Any, slate_size: int, num_products: int) -> np.ndarray:
     """``slate`` as a contiguous int64 array of ``slate_size`` distinct
     products in ``[0, num_products)``: a ranking, top first."""
-    rows = check_slates(name, np.asarray(slate)[np.newaxis] if np.ndim(slate) == 1 else slate, 1, slate_size,
-                        num_products, one=True)
+    rows = check_slate_actions(name, np.asarray(slate)[np.newaxis] if np.ndim(slate) == 1 else slate, 1,
+                               slate_size, num_products, one=True)
     first: np.ndarray = rows[0]
     return first
 
 
-def check_slates(name: str, slates: Any, length: int, slate_size: int, num_products: int,
-                 one: bool = False) -> np.ndarray:
+def check_slate_actions(name: str, slates: Any, length: int, slate_size: int, num_products: int,
+                        one: bool = False) -> np.ndarray:
     """``slates`` as a contiguous int64 array of shape ``(length,
     slate_size)``, each row ``slate_size`` distinct products in
     ``[0, num_products)``."""
@@ -280,6 +283,55 @@ def check_probability_vector(name: str, values: Any, size: int) -> np.ndarray:
     if not np.all(np.isfinite(p)) or np.any(p < 0) or abs(p.sum() - 1.0) > _SUM_TOLERANCE:
         raise ValueError(f"{name} must hold finite, non-negative probabilities summing to 1")
     return np.ascontiguousarray(p)
+
+
+def check_slates(name: str, slates: Any) -> np.ndarray:
+    """``slates`` as a contiguous (impressions, k) int64 array of rankings:
+    at least one impression, each of k >= 1 distinct product ids >= 0."""
+    array = np.asarray(slates)
+    if array.ndim != 2 or not np.issubdtype(array.dtype, np.integer) or 0 in array.shape:
+        raise ValueError(f"{name} must be a 2-d integer array of product ids of shape (impressions, k), "
+                         f"with at least one impression and k >= 1, got {array.dtype} of shape {array.shape}")
+    if array.min() < 0:
+        raise ValueError(f"{name} must hold product ids >= 0, got {array.min()}")
+    ordered = np.sort(array, axis=1)
+    repeats = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
+    if repeats.any():
+        row = int(np.flatnonzero(repeats)[0])
+        raise ValueError(f"{name} must rank k distinct products in each row; row {row} repeats one: "
+                         f"{array[row].tolist()}")
+    return np.ascontiguousarray(array, dtype=np.int64)
+
+
+def check_binary_array(name: str, values: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """``values`` as a float64 array of ``shape`` holding only 0 and 1
+    (clicks); bools and integers are taken."""
+    array = np.asarray(values)
+    if array.shape != shape or not (array.dtype == np.bool_ or np.issubdtype(array.dtype, np.number)):
+        raise ValueError(f"{name} must be an array of 0s and 1s of shape {shape}, got {array.dtype} of "
+                         f"shape {array.shape}")
+    array = array.astype(np.float64)
+    wrong = (array != 0.0) & (array != 1.0)
+    if wrong.any():
+        raise ValueError(f"{name} must hold only 0 and 1, got {float(array[wrong][0])!r}")
+    return array
+
+
+def check_probability_array(name: str, values: Any, shape: tuple[int, ...], positive: bool = False) -> np.ndarray:
+    """``values`` as a float64 array of ``shape`` of probabilities in [0, 1],
+    or in (0, 1] if ``positive`` (what a weight may divide by)."""
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of probabilities of shape {shape}, got {values!r}") from None
+    if array.shape != shape:
+        raise ValueError(f"{name} must be an array of probabilities of shape {shape}, got shape {array.shape}")
+    low_ok = array > 0.0 if positive else array >= 0.0
+    wrong = ~(low_ok & (array <= 1.0))    # NaN is wrong too
+    if wrong.any():
+        interval = "(0, 1]" if positive else "[0, 1]"
+        raise ValueError(f"{name} must hold probabilities in {interval}, got {float(array[wrong][0])!r}")
+    return array
 
 
 def check_probability_rows(name: str, rows: Any, shape: tuple[int, int]) -> np.ndarray:

@@ -126,9 +126,11 @@ cdef class Engine:
 
     cdef int model, time_kind
     cdef bint legacy, change_omega_for_bandits, cache_clicks
+    cdef bint landing, conversions
     cdef Py_ssize_t P, K, num_slots
     cdef uint64_t seed
     cdef double sigma_omega, sigma_omega_initial, time_mu, time_sigma
+    cdef double kappa, psale_scale
     cdef const double[:, ::1] transition_cdf
     cdef const double[:, ::1] gamma_t
     cdef const double[::1] mu_organic
@@ -141,6 +143,7 @@ cdef class Engine:
     cdef int click_model
     cdef const double[::1] examination
     cdef double cascade_continuation
+    cdef const double[:, ::1] sale_embeddings
 
     cdef int8_t[::1] markov_state
     cdef int64_t[::1] user_id
@@ -150,6 +153,8 @@ cdef class Engine:
     cdef int64_t[::1] last_view
     cdef uint64_t[:, ::1] stream_position
     cdef uint64_t[::1] omega_epoch
+    cdef int64_t[::1] landing_view
+    cdef double[:, ::1] purchase_state
     cdef object main_stream
     cdef object time_stream
     cdef object time_source
@@ -163,6 +168,8 @@ cdef class Engine:
     cdef double[::1] logits
     cdef int8_t[::1] clicks
     cdef double[::1] click_probabilities
+    cdef int8_t[::1] conversion_out
+    cdef double[::1] conversion_probability_out
     cdef double[:, ::1] click_cache
     cdef uint64_t[:, ::1] cached_epoch
     cdef Py_ssize_t recorded
@@ -202,6 +209,11 @@ cdef class Engine:
         self.click_model = params.get('click_model', CLICK_PBM)
         self.examination = params.get('examination', np.ones(1))
         self.cascade_continuation = params.get('cascade_continuation', 1.0)
+        self.landing = params['landing']
+        self.conversions = params['conversions']
+        self.kappa = params['kappa']
+        self.psale_scale = params['psale_scale']
+        self.sale_embeddings = params['sale_embeddings']
 
         self.markov_state = state['markov_state']
         self.num_slots = self.markov_state.shape[0]
@@ -212,6 +224,8 @@ cdef class Engine:
         self.last_view = state['last_view']
         self.stream_position = state['stream_position']
         self.omega_epoch = state['omega_epoch']
+        self.landing_view = state['landing_view']
+        self.purchase_state = state['purchase_state']
         self.main_stream = state['main_stream']
         self.time_stream = state['time_stream']
         self.time_source = state['time_source']
@@ -224,6 +238,8 @@ cdef class Engine:
         self.logits = np.empty(self.P, dtype=np.float64)
         self.clicks = np.zeros(self.num_slots, dtype=np.int8)
         self.click_probabilities = np.zeros(self.num_slots, dtype=np.float64)
+        self.conversion_out = np.full(self.num_slots, -1, dtype=np.int8)
+        self.conversion_probability_out = np.full(self.num_slots, NAN, dtype=np.float64)
         self.cache_clicks = self.model == MODEL_LATENT and self.num_slots * self.P <= CLICK_CACHE_ENTRIES
         cache_shape = (int(self.num_slots), int(self.P)) if self.cache_clicks else (0, 0)
         self.click_cache = np.empty(cache_shape, dtype=np.float64)
@@ -426,7 +442,8 @@ cdef class Engine:
         if command >= 0:
             p = click_probability_of(self, slot, command)
             self.click_probabilities[i] = p
-            self.clicks[i] = <int8_t>recommend(self, slot, p, s, timing)
+            self.clicks[i] = <int8_t>recommend(self, slot, command, p, s, timing, &self.conversion_out[i],
+                                               &self.conversion_probability_out[i])
             if self.count_steps:
                 self.steps[slot] += 1
         self.browse(i, slot, s, timing, record_views)
@@ -466,6 +483,17 @@ cdef class Engine:
         recommendations, by command position: arrays the next step reuses."""
         return np.asarray(self.clicks), np.asarray(self.click_probabilities)
 
+    def conversion_outcomes(self):
+        """With conversions, the conversions (int8: 0 without a click) and
+        the probabilities that a click converts of the last step's
+        recommendations, by command position: arrays the next step reuses."""
+        return np.asarray(self.conversion_out), np.asarray(self.conversion_probability_out)
+
+    def conversion_of(self, Py_ssize_t i):
+        """With conversions, ``(conversion, conversion_probability)`` of the
+        last step's command at position ``i``: one value without the arrays."""
+        return self.conversion_out[i], self.conversion_probability_out[i]
+
     def recorded_views(self):
         """The views the last step recorded, in order: the position of their
         command, the product and the time, as new arrays."""
@@ -486,6 +514,11 @@ cdef class Engine:
     def click_probability(self, Py_ssize_t slot, Py_ssize_t action):
         """The true probability that the user in ``slot`` clicks ``action`` now."""
         return click_probability_of(self, slot, action)
+
+    def conversion_probability(self, Py_ssize_t slot, Py_ssize_t action):
+        """With conversions, the true probability that a click of the user in
+        ``slot`` on ``action`` now would convert."""
+        return conversion_probability_of(self, slot, action, False)
 
     def uniform_action(self, Py_ssize_t slot):
         """The uniform logging policy's draw for the user in ``slot``."""
@@ -585,7 +618,8 @@ cdef class Engine:
                       const double[::1] policy_cdf, const double[::1] policy_probabilities, double epsilon,
                       double[:, ::1] policy_counts, bint lockstep, double[:, ::1] lockstep_logits,
                       double[::1] t, int64_t[::1] u, int8_t[::1] z, int32_t[::1] v, int32_t[::1] a,
-                      int8_t[::1] c, double[::1] ps, double[::1] click_probability,
+                      int8_t[::1] c, double[::1] ps, double[::1] click_probability, int8_t[::1] conversion,
+                      double[::1] conversion_probability,
                       int32_t[:, ::1] slate_a=None, int8_t[:, ::1] slate_c=None,
                       double[:, ::1] slate_pscore_item_position=None, double[:, ::1] slate_pscore_cascade=None,
                       double[:, ::1] slate_click_probability=None):
@@ -596,7 +630,8 @@ cdef class Engine:
         ``policy_probabilities``), or the user's organic view counts plus
         ``epsilon``, counted in ``policy_counts`` (one row per slot).
         Users below ``organic_only_end`` contribute their first organic
-        session only.
+        session only. With conversions, ``conversion`` and
+        ``conversion_probability`` are written too (else they may be empty).
 
         Two strategies share the row writer. One slot at a time: each user
         runs to the end before the next starts, their rows together. In
@@ -631,7 +666,8 @@ cdef class Engine:
         cdef Py_ssize_t slot, active, action, first, end, block = 512
         cdef int state
         cdef bint organic_only
-        cdef double p
+        cdef double p, conv_probability = NAN
+        cdef int8_t conv = -1
         cdef double *precomputed
         cdef double *counts
         cdef bint popularity = policy == POLICY_USER_POPULARITY or policy == POLICY_POPULARITY_RANKING
@@ -676,7 +712,9 @@ cdef class Engine:
                     while first < self.P:
                         end = first + block if first + block < self.P else self.P
                         for slot in range(G):
-                            if self.markov_state[slot] == ORGANIC:
+                            # A landing view is the clicked product: no logits needed.
+                            if self.markov_state[slot] == ORGANIC and not (
+                                    self.landing and self.landing_view[slot] >= 0):
                                 latent_logits(self, slot, first, end, &lockstep_logits[slot, 0])
                         first = end
                 for slot in range(G):
@@ -708,6 +746,9 @@ cdef class Engine:
                                     slate_pscore_item_position[rows, j] = NAN
                                     slate_pscore_cascade[rows, j] = NAN
                                     slate_click_probability[rows, j] = NAN
+                            if self.conversions:
+                                conversion[rows] = -1
+                                conversion_probability[rows] = NAN
                             if counts != NULL:
                                 counts[action] += 1.0
                             transition(self, slot, &s, timing)
@@ -733,7 +774,11 @@ cdef class Engine:
                             v[rows] = -1
                             a[rows] = <int32_t>action
                             click_probability[rows] = p
-                            c[rows] = <int8_t>recommend(self, slot, p, &s, timing)
+                            c[rows] = <int8_t>recommend(self, slot, action, p, &s, timing, &conv,
+                                                        &conv_probability)
+                            if self.conversions:
+                                conversion[rows] = conv
+                                conversion_probability[rows] = conv_probability
                         rows += 1
                         state = self.markov_state[slot]
                         if lockstep or rows == capacity or state == STOP or (organic_only and state == BANDIT):

@@ -2,7 +2,8 @@
 
 It draws from ``Generator(Philox(key=[seed, user_id]))`` in the order the
 Cython kernel does and does the same arithmetic, so for the same arguments it
-produces the same logs bit for bit. Tests use it as the oracle of
+produces the same logs bit for bit, post-click landing and conversions
+included. Tests use it as the oracle of
 ``Engine.simulate_logs``; ``bench/`` times the kernel against it.
 """
 from __future__ import annotations
@@ -40,9 +41,14 @@ class _User:
         self.state = ORGANIC
         self.next_time = 0.0
         self.time = self.new_time()
+        self.landing = config.get("organic_after_click", "drawn") == "clicked"
+        self.conversions = bool(config.get("with_conversions", False))
+        self.landing_view: int | None = None
         if model == "reco-gym-v1":
             self.omega = np.array([0.0 + config.sigma_omega_initial * self.rng.standard_normal()
                                    for _ in range(config.K)])
+            # The purchase state of the conversion model starts at the first tastes.
+            self.purchase_state = self.omega.copy()
         else:
             P = config.num_products
             self.last_view = _search_right(_choice_cdf(np.ones(P) / P), self.rng.random())
@@ -70,6 +76,10 @@ class _User:
             self.omega = np.array([w + scale * self.rng.standard_normal() for w in self.omega])
 
     def view(self) -> int:
+        if self.landing_view is not None:
+            # Post-click landing: the clicked product, drawn from nothing.
+            self.last_view, self.landing_view = self.landing_view, None
+            return self.last_view
         if self.model != "reco-gym-v1":
             cdf = _choice_cdf(self.static["view_transition"][self.last_view])
             self.last_view = _search_right(cdf, self.rng.random())
@@ -94,6 +104,36 @@ class _User:
         for k in range(self.omega.shape[0]):
             score = score + self.static["beta"][action, k] * self.omega[k]
         return _click_curve(score + self.static["mu_bandit"][action])
+
+    def conversion_probability(self, action: int, clicked: bool) -> float:
+        """``psale_scale * sigmoid(Lambda_a . delta')``, ``delta'`` the purchase
+        state moved towards ``Lambda_a`` by ``kappa``; a click keeps it."""
+        kappa = self.config.kappa
+        embedding = self.static["sale_embeddings"][action]
+        moved = np.array([(1.0 - kappa) * self.purchase_state[k] + kappa * embedding[k]
+                          for k in range(len(embedding))])
+        score = 0.0
+        for k in range(len(embedding)):
+            score = score + embedding[k] * moved[k]
+        if clicked:
+            self.purchase_state = moved
+        return float(self.config.psale_scale * _sigmoid(score))
+
+    def recommend(self, action: int, cdf: np.ndarray) -> tuple[int, float, int, float]:
+        """The click, its probability, the conversion and the probability
+        that a click converts (-1 and NaN without conversions)."""
+        p = self.click_probability(action)
+        click = int(self.rng.random() < p)
+        conversion, q = -1, math.nan
+        if self.conversions:
+            q = self.conversion_probability(action, bool(click))
+            conversion = int(self.rng.random() < q) if click else 0
+        self.transition(cdf)
+        if click:
+            self.state = ORGANIC
+            if self.landing:
+                self.landing_view = action
+        return click, p, conversion, q
 
 
 def _user_popularity_action(counts: np.ndarray, epsilon: float, u: float) -> tuple[int, float]:
@@ -121,7 +161,11 @@ def reference_logs(model: str, config: Configuration, num_users: int, num_organi
     static = build_static(model, config)
     cdf = transition_cdf(config)
     P = config.num_products
-    rows: dict[str, list[float]] = {name: [] for name in ("t", "u", "z", "v", "a", "c", "ps", "click_probability")}
+    names = ["t", "u", "z", "v", "a", "c", "ps", "click_probability"]
+    conversions = bool(config.get("with_conversions", False))
+    if conversions:
+        names += ["conversion", "conversion_probability"]
+    rows: dict[str, list[float]] = {name: [] for name in names}
     for user_id in range(first_user, first_user + num_organic_users + num_users):
         organic_only = user_id < first_user + num_organic_users
         user = _User(model, config, static, user_id)
@@ -131,23 +175,19 @@ def reference_logs(model: str, config: Configuration, num_users: int, num_organi
             if user.state == ORGANIC:
                 view = user.view()
                 counts[view] += 1
-                values = (time, user_id, ORGANIC, view, -1, -1, np.nan, np.nan)
+                values: tuple[float, ...] = (time, user_id, ORGANIC, view, -1, -1, np.nan, np.nan, -1, np.nan)
                 user.transition(cdf)
             else:
                 if policy is None:
                     action, ps = min(int(user.rng.random() * P), P - 1), 1.0 / P
                 else:
                     action, ps = _user_popularity_action(counts, policy.epsilon, user.rng.random())
-                p = user.click_probability(action)
-                click = int(user.rng.random() < p)
-                user.transition(cdf)
-                if click:
-                    user.state = ORGANIC
-                values = (time, user_id, BANDIT, -1, action, click, ps, p)
+                click, p, conversion, q = user.recommend(action, cdf)
+                values = (time, user_id, BANDIT, -1, action, click, ps, p, conversion, q)
             for name, value in zip(rows, values):
                 rows[name].append(value)
     dtypes = dict(t=np.float64, u=np.int64, z=np.int8, v=np.int32, a=np.int32, c=np.int8, ps=np.float64,
-                  click_probability=np.float64)
+                  click_probability=np.float64, conversion=np.int8, conversion_probability=np.float64)
     return {name: np.array(values, dtype=dtypes[name]) for name, values in rows.items()}
 
 
@@ -186,6 +226,8 @@ def show_slate(user: _User, config: Configuration, cdf: np.ndarray, slate: list[
     user.transition(cdf)
     if clicked:
         user.state = ORGANIC
+        if user.landing:
+            user.landing_view = slate[clicks.index(1)]
     return clicked, clicks, probabilities
 
 

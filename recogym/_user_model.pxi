@@ -69,14 +69,20 @@ cdef inline void omega_changed(Engine e, Py_ssize_t slot) noexcept nogil:
 
 cdef void start_user(Engine e, Py_ssize_t slot, Stream *s, Stream *timing) noexcept nogil:
     """A new user arrives in ``slot``: organic, at time 0, with a fresh
-    latent vector (v1) or a first, unlogged product (v0)."""
+    latent vector (v1) or a first, unlogged product (v0). With conversions
+    their purchase state starts at their first latent vector."""
     cdef Py_ssize_t k
     e.markov_state[slot] = ORGANIC
     e.time[slot] = new_time(e, slot, timing, True)
+    if e.landing:
+        e.landing_view[slot] = -1
     if e.model == MODEL_LATENT:
         for k in range(e.K):
             e.omega[slot, k] = 0.0 + e.sigma_omega_initial * draw_normal(s)
         omega_changed(e, slot)
+        if e.conversions:
+            for k in range(e.K):
+                e.purchase_state[slot, k] = e.omega[slot, k]
     else:
         e.last_view[slot] = search_right(&e.initial_view_cdf[0], e.P, draw_uniform(s))
 
@@ -162,8 +168,16 @@ cdef Py_ssize_t sample_softmax(Engine e, Py_ssize_t slot, double *logits, Stream
 
 cdef inline Py_ssize_t draw_view(Engine e, Py_ssize_t slot, Stream *s, double *logits) noexcept nogil:
     """The next organic view. ``logits``: the v1 logits of this user, already
-    computed (the lockstep log driver does), or NULL."""
+    computed (the lockstep log driver does), or NULL.
+
+    With post-click landing the first view after a click is the clicked
+    product, drawn from nothing; it becomes the last view like any other."""
     cdef Py_ssize_t i
+    if e.landing and e.landing_view[slot] >= 0:
+        i = e.landing_view[slot]
+        e.landing_view[slot] = -1
+        e.last_view[slot] = i
+        return i
     if e.model != MODEL_LATENT:
         i = search_right(&e.view_cdf[e.last_view[slot], 0], e.P, draw_uniform(s))
         e.last_view[slot] = i
@@ -217,13 +231,43 @@ cdef inline int draw_click(Engine e, double p, Stream *s) noexcept nogil:
     return 1 - legacy_bernoulli_inversion(s, 1.0 - p)
 
 
-cdef inline int recommend(Engine e, Py_ssize_t slot, double p, Stream *s, Stream *timing) noexcept nogil:
-    """The user in ``slot`` is shown a product they click with probability
-    ``p``: the click, then a step of the chain; a click always leads to views."""
+cdef inline double conversion_probability_of(Engine e, Py_ssize_t slot, Py_ssize_t action,
+                                             bint clicked) noexcept nogil:
+    """The probability that a click on ``action`` now converts:
+    ``psale_scale * s(Lambda_a . delta')``, with ``delta'`` the purchase state
+    after the click, ``(1 - kappa) delta + kappa Lambda_a`` (PR #26's
+    ``update_user_feature``). With ``clicked`` the state moves there."""
+    cdef Py_ssize_t k
+    cdef double score = 0.0, moved, weight
+    for k in range(e.K):
+        weight = e.sale_embeddings[action, k]
+        moved = (1.0 - e.kappa) * e.purchase_state[slot, k] + e.kappa * weight
+        score = score + weight * moved
+        if clicked:
+            e.purchase_state[slot, k] = moved
+    return e.psale_scale * sigmoid(score)
+
+
+cdef inline int recommend(Engine e, Py_ssize_t slot, Py_ssize_t action, double p, Stream *s, Stream *timing,
+                          int8_t *conversion, double *conversion_probability) noexcept nogil:
+    """The user in ``slot`` is shown ``action``, which they click with
+    probability ``p``: the click, then a step of the chain; a click always
+    leads to views (starting at ``action`` with post-click landing).
+
+    With conversions, ``conversion_probability`` receives the probability
+    that a click on ``action`` converts, and ``conversion`` whether it did
+    (0 without a click): one more uniform, drawn right after a click's."""
     cdef int click = draw_click(e, p, s)
+    cdef double q
+    if e.conversions:
+        q = conversion_probability_of(e, slot, action, click)
+        conversion_probability[0] = q
+        conversion[0] = <int8_t>(draw_uniform(s) < q) if click else 0
     transition(e, slot, s, timing)
     if click:
         e.markov_state[slot] = ORGANIC
+        if e.landing:
+            e.landing_view[slot] = action
     return click
 
 
@@ -234,7 +278,8 @@ cdef int show_slate(Engine e, Py_ssize_t slot, const int64_t *slate, int8_t *cli
                     double *attraction, Stream *s, Stream *timing) noexcept nogil:
     """The user in ``slot`` is shown the ranking ``slate`` (k products) and
     clicks per the click model; then a step of the chain, which any click
-    sends to organic. Writes per position the click, its true (marginal)
+    sends to organic (landing on the top-most clicked product with
+    post-click landing). Writes per position the click, its true (marginal)
     probability and the product's click probability ``attraction``.
 
     PBM: one uniform per position j, a click iff ``u < examination[j] * p_j``.
@@ -243,7 +288,7 @@ cdef int show_slate(Engine e, Py_ssize_t slot, const int64_t *slate, int8_t *cli
     with probability ``cascade_continuation`` (one more uniform, drawn only
     when that is below 1). Returns whether any position was clicked.
     """
-    cdef Py_ssize_t j, k = e.slate_size
+    cdef Py_ssize_t j, k = e.slate_size, first_clicked = -1
     cdef double reach = 1.0
     cdef int clicked = 0
     cdef bint scanning = True
@@ -271,6 +316,12 @@ cdef int show_slate(Engine e, Py_ssize_t slot, const int64_t *slate, int8_t *cli
     transition(e, slot, s, timing)
     if clicked:
         e.markov_state[slot] = ORGANIC
+        if e.landing:
+            # Post-click landing: on the top-most clicked product.
+            for j in range(k):
+                if clicks[j] and first_clicked < 0:
+                    first_clicked = j
+            e.landing_view[slot] = slate[first_clicked]
     return clicked
 
 

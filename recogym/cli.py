@@ -260,6 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--agents", type=_agent_names, default="random,popularity",
                      help=f"comma-separated, from: {', '.join(AGENTS)}")
     _add_user_options(run)
+    run.add_argument("--metric", choices=("ctr", "conversion"), default="ctr",
+                     help="what to score: the CTR, or the conversion rate per impression (needs "
+                          "--set with_conversions=true)")
     _add_output_options(run)
     run.add_argument("--plot", type=Path,
                      help="also draw the agents' CTR intervals as a bar chart to this image "
@@ -465,12 +468,16 @@ def _run(arguments: argparse.Namespace) -> None:
     rows = []
     for name in tqdm(arguments.agents, desc="Agents", disable=None, leave=False):
         result = test_agent(copy.deepcopy(env), make_agent(name, {"num_products": env.num_products}),
-                            arguments.offline_users, arguments.online_users)
-        rows.append({"agent": name, "median": result[0], "q0.025": result[1], "q0.975": result[2],
-                     "clicks": result.clicks, "impressions": result.impressions, "seconds": result.seconds})
+                            arguments.offline_users, arguments.online_users, metric=arguments.metric)
+        row = {"agent": name, "median": result[0], "q0.025": result[1], "q0.975": result[2],
+               "clicks": result.clicks, "impressions": result.impressions, "seconds": result.seconds}
+        if result.conversions is not None:
+            row["conversions"] = result.conversions
+        rows.append(row)
     table = pd.DataFrame(rows)
     config = {"command": "run", "env": arguments.env, "env_args": env_args,
-              "offline_users": arguments.offline_users, "online_users": arguments.online_users}
+              "offline_users": arguments.offline_users, "online_users": arguments.online_users,
+              **({"metric": arguments.metric} if arguments.metric != "ctr" else {})}
     _print_table(arguments, table, _ctr_table(table), config, env_args["random_seed"])
     if arguments.plot is not None:
         from .plots import plot_ab

@@ -30,11 +30,11 @@ __all__ = [
     "log_schema",
     "LOG_COLUMNS",
     "COLUMN_DTYPES",
+    "CONVERSION_DTYPES",
     "SlateColumns",
-    "SlateLogs",
+    "SLATE_COLUMN_DTYPES",
     "with_slate",
     "per_position",
-    "SLATE_COLUMN_DTYPES",
     "slate_schema_fields",
 ]
 
@@ -68,8 +68,30 @@ COLUMN_DTYPES: dict[str, type[np.generic]] = {
     "click_probability": np.float64,
 }
 
+#: The columns that logs of a model with conversions (env arg
+#: ``with_conversions``) add, and their dtypes; other logs have none.
+CONVERSION_DTYPES: dict[str, type[np.generic]] = {
+    "conversion": np.int8,
+    "conversion_probability": np.float64,
+}
+
+#: The per-position columns of slate logs (env arg ``slate_size`` k > 1),
+#: ``Logs.slate_<name>`` of shape ``(rows, k)``, and their dtypes; other logs
+#: have none (:class:`SlateColumns` names them without the prefix).
+SLATE_COLUMN_DTYPES: dict[str, type[np.generic]] = {
+    "a": np.int32,
+    "c": np.int8,
+    "pscore_item_position": np.float64,
+    "pscore_cascade": np.float64,
+    "click_probability": np.float64,
+}
+SLATE_MISSING: dict[str, float] = {"a": -1, "c": -1, "pscore_item_position": np.nan, "pscore_cascade": np.nan,
+                                   "click_probability": np.nan}
+_SLATE_FIELDS = tuple(f"slate_{name}" for name in SLATE_COLUMN_DTYPES)
+
 #: What a column holds on the rows where the event has no such value.
-MISSING: dict[str, float] = {"v": -1, "a": -1, "c": -1, "ps": np.nan, "click_probability": np.nan}
+MISSING: dict[str, float] = {"v": -1, "a": -1, "c": -1, "ps": np.nan, "click_probability": np.nan,
+                             "conversion": -1, "conversion_probability": np.nan}
 
 #: One event as :func:`logs_from_rows` takes it: ``(t, u, z, v, a, c, ps, click_probability)``.
 LogRow = tuple[float, int, int, int, int, int, float, float]
@@ -80,24 +102,11 @@ def _z_categories() -> pd.CategoricalDtype:
     return pd.CategoricalDtype([kind.label for kind in EventKind])
 
 
-#: The per-position columns of slate logs (:class:`SlateColumns`), with
-#: their dtypes and missing values (on organic rows).
-SLATE_COLUMN_DTYPES: dict[str, type[np.generic]] = {
-    "a": np.int32,
-    "c": np.int8,
-    "pscore_item_position": np.float64,
-    "pscore_cascade": np.float64,
-    "click_probability": np.float64,
-}
-SLATE_MISSING: dict[str, float] = {"a": -1, "c": -1, "pscore_item_position": np.nan, "pscore_cascade": np.nan,
-                                   "click_probability": np.nan}
-
-
 @dataclass(frozen=True)
 class SlateColumns:
     """The per-position columns of slate logs (``slate_size`` k > 1): arrays
-    of shape ``(rows, k)`` aligned with the rows of their :class:`Logs`,
-    ``-1`` / NaN on organic rows.
+    of shape ``(rows, k)`` aligned with the rows of their :class:`Logs`
+    (``Logs.slate_a`` ...), ``-1`` / NaN on organic rows.
 
     Attributes
     ----------
@@ -124,9 +133,6 @@ class SlateColumns:
     @property
     def slate_size(self) -> int:
         return int(self.a.shape[1])
-
-    def take(self, rows: np.ndarray) -> SlateColumns:
-        return SlateColumns(**{name: getattr(self, name)[rows] for name in SLATE_COLUMN_DTYPES})
 
     @classmethod
     def empty(cls, rows: int, slate_size: int) -> SlateColumns:
@@ -161,9 +167,21 @@ class Logs:
         Probability the logging policy gave to ``a``.
     click_probability : float64 array
         The true probability that ``a`` is clicked, known to the simulator.
-    slate : SlateColumns or None
-        ``None``: one product per impression. Logs of slates
-        (``slate_size`` k > 1) are :class:`SlateLogs`, which hold them.
+    conversion : int8 array or None
+        With conversions (env arg ``with_conversions``): 1 if the impression
+        was clicked and the click converted, 0 if not (always 0 without a
+        click), -1 on views. None for logs without conversions.
+    conversion_probability : float64 array or None
+        With conversions: the true probability that a click on ``a`` would
+        convert (so ``click_probability * conversion_probability`` is the
+        impression's probability of a conversion); NaN on views.
+    slate_a, slate_c, slate_pscore_item_position, slate_pscore_cascade, slate_click_probability : arrays or None
+        With slates (env arg ``slate_size`` k > 1), the per-position columns,
+        ``(rows, k)``: see :class:`SlateColumns` (:attr:`slate`). ``a`` is
+        then the slate's top product, ``c`` 1 if any position was clicked,
+        ``ps`` the slate's probability under the logging policy and
+        ``click_probability`` the true probability of any click. None for
+        logs of one product per impression.
     """
 
     t: np.ndarray
@@ -174,11 +192,13 @@ class Logs:
     c: np.ndarray
     ps: np.ndarray
     click_probability: np.ndarray
-
-    @property
-    def slate(self) -> SlateColumns | None:
-        """The per-position columns of slate logs (:class:`SlateLogs`); None here."""
-        return None
+    conversion: np.ndarray | None = None
+    conversion_probability: np.ndarray | None = None
+    slate_a: np.ndarray | None = None
+    slate_c: np.ndarray | None = None
+    slate_pscore_item_position: np.ndarray | None = None
+    slate_pscore_cascade: np.ndarray | None = None
+    slate_click_probability: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.t)
@@ -195,57 +215,76 @@ class Logs:
         impressions: np.ndarray = self.z == EventKind.BANDIT
         return impressions
 
-    def take(self, rows: np.ndarray) -> Logs:
-        """The logs of ``rows`` (a boolean mask or indices)."""
-        slate = None if self.slate is None else self.slate.take(rows)
-        return with_slate(Logs(**{name: getattr(self, name)[rows] for name in _FIELDS}), slate)
+    @property
+    def has_conversions(self) -> bool:
+        """Whether the logs carry the conversion columns."""
+        return self.conversion is not None
+
+    @property
+    def slate(self) -> SlateColumns | None:
+        """The per-position columns of slate logs, or None."""
+        if self.slate_a is None:
+            return None
+        return SlateColumns(*(getattr(self, name) for name in _SLATE_FIELDS))
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        """The names of the columns these logs hold: :data:`COLUMN_DTYPES`',
+        with conversions :data:`CONVERSION_DTYPES`', and with slates the
+        ``slate_*`` columns (:data:`SLATE_COLUMN_DTYPES`)."""
+        names = tuple(COLUMN_DTYPES)
+        names = names + tuple(CONVERSION_DTYPES) if self.has_conversions else names
+        return names + _SLATE_FIELDS if self.slate_a is not None else names
 
     def slate_feedback(self) -> dict[str, np.ndarray]:
-        """The impressions of slate logs as OBP's slate estimators take them:
-        ``slates`` (n, k), ``clicks`` (n, k), ``pscore`` (n,),
-        ``pscore_item_position`` (n, k), ``pscore_cascade`` (n, k) and the
-        true ``click_probability`` (n, k) of each position, with ``user``
-        (n,) and ``time`` (n,).
+        """The impressions of slate logs as OBP's slate estimators (and
+        :mod:`recogym.evaluation.slate_ope`) take them: ``slates`` (n, k),
+        ``clicks`` (n, k), ``pscore`` (n,), ``pscore_item_position`` (n, k),
+        ``pscore_cascade`` (n, k) and the true ``click_probability`` (n, k)
+        of each position, with ``user`` (n,) and ``time`` (n,).
 
         Raises
         ------
         ValueError
             For logs without slates (``slate_size`` 1).
         """
-        if self.slate is None:
+        slate = self.slate
+        if slate is None:
             raise ValueError("these logs have no slates: simulate them with env arg slate_size > 1")
         rows = self.impressions
-        slate = self.slate
         return {"slates": slate.a[rows].astype(np.int64), "clicks": slate.c[rows].astype(np.int64),
                 "pscore": self.ps[rows], "pscore_item_position": slate.pscore_item_position[rows],
                 "pscore_cascade": slate.pscore_cascade[rows], "click_probability": slate.click_probability[rows],
                 "user": self.u[rows], "time": self.t[rows]}
 
+    def columns(self) -> dict[str, np.ndarray]:
+        """The columns these logs hold, by name."""
+        return {name: getattr(self, name) for name in self.column_names}
+
+    def take(self, rows: np.ndarray) -> Logs:
+        """The logs of ``rows`` (a boolean mask or indices)."""
+        return Logs(**{name: column[rows] for name, column in self.columns().items()})
+
     @classmethod
     def concatenate(cls, parts: Sequence[Logs]) -> Logs:
-        """The rows of ``parts``, one after the other."""
+        """The rows of ``parts``, one after the other (all with conversions,
+        or none)."""
         if not parts:
             return logs_from_rows([])
-        slate = None
-        sizes = {part.slate.slate_size for part in parts if part.slate is not None}
+        if len({part.has_conversions for part in parts}) > 1:
+            raise ValueError("logs with conversion columns cannot be concatenated with logs without")
+        sizes = {None if part.slate is None else part.slate.slate_size for part in parts}
         if len(sizes) > 1:
-            raise ValueError(f"cannot concatenate slate logs of different slate sizes {sorted(sizes)}")
-        if sizes:
-            k = sizes.pop()
-            slates = [part.slate if part.slate is not None else SlateColumns.empty(len(part), k) for part in parts]
-            if any(part.slate is None and part.impressions.any() for part in parts):
-                raise ValueError("cannot concatenate slate logs with logs whose impressions are single products")
-            slate = SlateColumns(**{name: np.concatenate([getattr(part, name) for part in slates])
-                                    for name in SLATE_COLUMN_DTYPES})
-        return with_slate(Logs(**{name: np.concatenate([getattr(part, name) for part in parts]) for name in _FIELDS}),
-                          slate)
+            raise ValueError(f"logs of different slate sizes cannot be concatenated: {sorted(map(str, sizes))}")
+        return cls(**{name: np.concatenate([getattr(part, name) for part in parts])
+                      for name in parts[0].column_names})
 
     def to_pandas(self, ps_all: Any = None, *, nullable: bool = True) -> pd.DataFrame:
-        """The logs as 0.1.3.0's DataFrame: columns t, u, z, v, a, c, ps, and
-        ``ps-a`` when ``ps_all`` is given; slate logs add the per-position
-        columns ``slate_a``, ``slate_c``, ``slate_pscore_item_position``,
-        ``slate_pscore_cascade`` and ``slate_click_probability`` (an array per
-        impression, None on views).
+        """The logs as 0.1.3.0's DataFrame: columns t, u, z, v, a, c, ps,
+        then ``conversion`` and ``conversion_probability`` in logs with
+        conversions (``conversion`` as ``c``), the per-position ``slate_*``
+        columns in slate logs (an array per impression, None on views), and
+        ``ps-a`` when ``ps_all`` is given.
 
         ``z`` is categorical ('organic'/'bandit'). ``v``, ``a`` and ``c`` are
         nullable integers, missing where the event has no such value; with
@@ -281,6 +320,17 @@ class Logs:
             "c": c,
             "ps": self.ps,
         })
+        if self.conversion is not None and self.conversion_probability is not None:
+            frame["conversion"] = (pd.arrays.IntegerArray(self.conversion, organic.copy()) if nullable
+                                   else np.where(organic, np.nan, self.conversion).astype(np.float32))
+            frame["conversion_probability"] = self.conversion_probability
+        if self.slate is not None:
+            # Slate logs: the per-position columns, an array per impression (None on views).
+            for name in _SLATE_FIELDS:
+                values, per_row = getattr(self, name), np.full(len(self), None, dtype=object)
+                for row in np.flatnonzero(~organic):
+                    per_row[row] = values[row]
+                frame[name] = per_row
         if ps_all is not None:
             column = np.empty(len(self), dtype=object)
             rows = np.flatnonzero(~organic)
@@ -288,15 +338,6 @@ class Logs:
             for k, row in enumerate(rows):
                 column[row] = ps_all[k] if per_impression else ps_all
             frame["ps-a"] = column
-        if self.slate is not None:
-            # Slate logs: the per-position columns, an array per impression (None on views).
-            rows = np.flatnonzero(~organic)
-            for name in SLATE_COLUMN_DTYPES:
-                column = np.full(len(self), None, dtype=object)
-                values = getattr(self.slate, name)
-                for row in rows:
-                    column[row] = values[row]
-                frame[f"slate_{name}"] = column
         return frame
 
     def to_arrow(self) -> pa.Table:
@@ -305,7 +346,7 @@ class Logs:
         import pyarrow as pa
 
         organic, impression = self.organic, self.impressions
-        return pa.Table.from_arrays([
+        arrays = [
             pa.array(self.t, pa.float64()),
             pa.array(self.u, pa.int64()),
             pa.DictionaryArray.from_arrays(pa.array(self.z, pa.int8()), _z_dictionary()),
@@ -314,13 +355,22 @@ class Logs:
             pa.array(self.c, pa.int8(), mask=organic),
             pa.array(self.ps, pa.float64(), mask=organic),
             pa.array(self.click_probability, pa.float64(), mask=organic),
-            *(_slate_arrays(self.slate, organic) if self.slate is not None else ()),
-        ], schema=log_schema(1 if self.slate is None else self.slate.slate_size))
+        ]
+        if self.conversion is not None:
+            arrays += [pa.array(self.conversion, pa.int8(), mask=organic),
+                       pa.array(self.conversion_probability, pa.float64(), mask=organic)]
+        slate = self.slate
+        if slate is not None:
+            arrays += _slate_arrays(slate, organic)
+        return pa.Table.from_arrays(arrays, schema=log_schema(self.has_conversions,
+                                                              1 if slate is None else slate.slate_size))
 
     @classmethod
     def from_arrow(cls, table: pa.Table) -> Logs:
         """The logs of a table with :func:`log_schema`'s columns (other
-        columns are ignored; integer widths may differ).
+        columns are ignored; integer widths may differ). A table that also
+        has both conversion columns gives logs with conversions, and one with
+        the ``slate_*`` columns slate logs.
 
         The arrays may be read-only views of Arrow's memory.
 
@@ -332,7 +382,8 @@ class Logs:
         """
         import pyarrow as pa
 
-        schema = log_schema()
+        schema = log_schema(all(name in table.column_names for name in CONVERSION_DTYPES))
+        schema = pa.schema([field for field in schema if not field.name.startswith("slate_")])
         missing = [name for name in schema.names if name not in table.column_names]
         if missing:
             raise ValueError(f"table lacks the log columns {missing}; it has {table.column_names}")
@@ -351,29 +402,14 @@ class Logs:
             elif column.null_count:
                 raise ValueError(f"column {field.name!r} holds {column.null_count} nulls; every event has one")
             columns[field.name] = column.to_numpy()
-        return with_slate(Logs(**columns), _slate_columns(table))
+        return with_slate(cls(**columns), _slate_columns(table))
 
 
-_FIELDS = tuple(field.name for field in dataclasses.fields(Logs))
-
-
-@dataclass(frozen=True)
-class SlateLogs(Logs):
-    """Logs of slates (``slate_size`` k > 1): :class:`Logs` whose impressions
-    show k products, with their per-position columns in ``slate``.
-
-    ``a`` is then the slate's top product, ``c`` 1 if any position was
-    clicked (the user then browses), ``ps`` the slate's probability under
-    the logging policy and ``click_probability`` the true probability of
-    any click.
-    """
-
-    slate_columns: SlateColumns | None = None
-
-    @property
-    def slate(self) -> SlateColumns | None:
-        """The per-position columns, aligned with the rows."""
-        return self.slate_columns
+def with_slate(logs: Logs, slate: SlateColumns | None) -> Logs:
+    """``logs`` with the per-position columns ``slate`` (none if None)."""
+    if slate is None:
+        return logs
+    return dataclasses.replace(logs, **{f"slate_{name}": getattr(slate, name) for name in SLATE_COLUMN_DTYPES})
 
 
 def per_position(logs: Logs) -> Logs:
@@ -389,7 +425,8 @@ def per_position(logs: Logs) -> Logs:
     impression = logs.impressions
     repeats = np.where(impression, k, 1)
     rows = np.repeat(np.arange(len(logs)), repeats)
-    expanded = Logs(**{name: getattr(logs, name)[rows] for name in _FIELDS})
+    kept = [name for name in logs.column_names if not name.startswith("slate_")]
+    expanded = Logs(**{name: getattr(logs, name)[rows] for name in kept})
     position = np.arange(len(rows)) - np.repeat(np.cumsum(repeats) - repeats, repeats)
     shown = impression[rows]
     for name, values in (("a", slate.a), ("c", slate.c), ("ps", slate.pscore_item_position),
@@ -397,14 +434,6 @@ def per_position(logs: Logs) -> Logs:
         column = getattr(expanded, name)
         column[shown] = values[rows[shown], position[shown]]
     return expanded
-
-
-def with_slate(logs: Logs, slate: SlateColumns | None) -> Logs:
-    """``logs`` with the per-position columns ``slate``, if any: a
-    :class:`SlateLogs`."""
-    if slate is None:
-        return logs
-    return SlateLogs(**{name: getattr(logs, name) for name in _FIELDS}, slate_columns=slate)
 
 
 def as_logs(logs: Any) -> Logs:
@@ -447,24 +476,33 @@ class LogBuilder:
     """Events collected one at a time in Python (an agent stepping through
     the classic env), as :class:`Logs` at the end."""
 
-    def __init__(self) -> None:
+    def __init__(self, conversions: bool = False) -> None:
         self.rows: list[LogRow] = []
         self.ps_all: list[Any] = []
+        #: With ``conversions``, each row's (conversion, conversion_probability).
+        self.conversions: list[tuple[int, float]] | None = [] if conversions else None
         # Slate impressions, by row: (slate, clicks, pscore_item_position, pscore_cascade, click_probability).
         self.slates: dict[int, tuple[Any, ...]] = {}
         self.slate_size = 1
 
     def views(self, times: Iterable[float], user: int, products: Iterable[int]) -> None:
         """Organic views of ``products`` by ``user`` at ``times``."""
+        start = len(self.rows)
         self.rows.extend((time, user, EventKind.ORGANIC, product, -1, -1, np.nan, np.nan)
                          for time, product in zip(times, products))
+        if self.conversions is not None:
+            self.conversions.extend([(-1, np.nan)] * (len(self.rows) - start))
 
     def impression(self, time: float, user: int, action: int, click: int, ps: float,
-                   click_probability: float = np.nan, ps_all: Any = None) -> None:
+                   click_probability: float = np.nan, ps_all: Any = None, conversion: int = -1,
+                   conversion_probability: float = np.nan) -> None:
         """``action`` shown to ``user`` at ``time`` with propensity ``ps``,
-        clicked or not; ``ps_all`` is the policy's whole vector, if kept."""
+        clicked or not; ``ps_all`` is the policy's whole vector, if kept;
+        ``conversion`` and its probability are kept with conversions."""
         self.rows.append((time, user, EventKind.BANDIT, -1, action, click, ps, click_probability))
         self.ps_all.append(ps_all)
+        if self.conversions is not None:
+            self.conversions.append((conversion, conversion_probability))
 
     def slate_impression(self, time: float, user: int, slate: Any, info: dict[str, Any]) -> None:
         """The ranking ``slate`` (a :class:`~recogym.session.SlateAction`)
@@ -480,26 +518,46 @@ class LogBuilder:
         self.rows.append((time, user, EventKind.BANDIT, -1, int(slate.a[0]), int(clicks.max()), slate.ps,
                           float(info["click_probability"])))
         self.ps_all.append(())
+        if self.conversions is not None:
+            self.conversions.append((-1, np.nan))
 
     def build(self) -> Logs:
         logs = logs_from_rows(self.rows)
-        if not self.slates:
+        if self.slates:
+            slate = SlateColumns.empty(len(logs), self.slate_size)
+            for row, values in self.slates.items():
+                for name, value in zip(SLATE_COLUMN_DTYPES, values):
+                    getattr(slate, name)[row] = value
+            logs = with_slate(logs, slate)
+        if self.conversions is None:
             return logs
-        slate = SlateColumns.empty(len(logs), self.slate_size)
-        for row, values in self.slates.items():
-            for name, value in zip(SLATE_COLUMN_DTYPES, values):
-                getattr(slate, name)[row] = value
-        return with_slate(logs, slate)
+        conversion = np.array([row[0] for row in self.conversions], dtype=np.int8)
+        probability = np.array([row[1] for row in self.conversions], dtype=np.float64)
+        return dataclasses.replace(logs, conversion=conversion, conversion_probability=probability)
 
 
-def log_schema(slate_size: int = 1) -> pa.Schema:
+def log_schema(conversions: bool = False, slate_size: int = 1) -> pa.Schema:
     """The Arrow schema of logs. ``z`` reads as a pandas categorical; ``v``
     is null on impressions, and ``a``, ``c``, ``ps`` and
-    ``click_probability`` on organic views. With ``slate_size`` k > 1 the
-    per-position columns follow (:func:`slate_schema_fields`)."""
+    ``click_probability`` on organic views. With ``conversions``, the
+    columns ``conversion`` (int8) and ``conversion_probability`` follow,
+    null on organic views; with ``slate_size`` k > 1, the per-position
+    columns (:func:`slate_schema_fields`)."""
     import pyarrow as pa
 
-    return pa.schema([*_base_fields(), *(slate_schema_fields(slate_size) if slate_size > 1 else ())])
+    conversion_fields = [pa.field("conversion", pa.int8()), pa.field("conversion_probability", pa.float64())]
+    return pa.schema([
+        pa.field("t", pa.float64(), nullable=False),
+        pa.field("u", pa.int64(), nullable=False),
+        pa.field("z", pa.dictionary(pa.int8(), pa.string()), nullable=False),
+        pa.field("v", pa.int32()),
+        pa.field("a", pa.int32()),
+        pa.field("c", pa.int8()),
+        pa.field("ps", pa.float64()),
+        pa.field("click_probability", pa.float64()),
+        *(conversion_fields if conversions else []),
+        *(slate_schema_fields(slate_size) if slate_size > 1 else []),
+    ])
 
 
 def slate_schema_fields(slate_size: int) -> list[pa.Field]:
@@ -520,9 +578,37 @@ def _slate_arrays(slate: SlateColumns, organic: np.ndarray) -> list[pa.Array]:
     k = slate.slate_size
     mask = pa.array(organic, pa.bool_())
     fields = {field.name: field.type for field in slate_schema_fields(k)}
-    return [pa.FixedSizeListArray.from_arrays(pa.array(getattr(slate, name).ravel(), fields[f"slate_{name}"].value_type),
-                                              k, mask=mask)
+    return [pa.FixedSizeListArray.from_arrays(pa.array(getattr(slate, name).ravel(),
+                                                       fields[f"slate_{name}"].value_type), k, mask=mask)
             for name in SLATE_COLUMN_DTYPES]
+
+
+def _z_dictionary() -> pa.Array:
+    import pyarrow as pa
+
+    return pa.array([kind.label for kind in EventKind], pa.string())
+
+
+def _event_codes(column: pa.ChunkedArray) -> np.ndarray:
+    """``z`` as :class:`EventKind` codes, whatever order each chunk's
+    dictionary is in."""
+    import pyarrow as pa
+
+    if not (pa.types.is_dictionary(column.type) and pa.types.is_string(column.type.value_type)):
+        raise TypeError(f"column 'z' must be dictionary-encoded strings ('organic'/'bandit'), "
+                        f"got {column.type}")
+    if column.null_count:
+        raise ValueError(f"column 'z' holds {column.null_count} nulls; every event is 'organic' or 'bandit'")
+    codes_of = {kind.label: int(kind) for kind in EventKind}
+    parts = [np.empty(0, dtype=np.int8)]
+    for chunk in column.chunks:
+        lookup = np.array([codes_of.get(kind, -1) for kind in chunk.dictionary.to_pylist()], dtype=np.int8)
+        codes = lookup[chunk.indices.to_numpy()]
+        if (codes < 0).any():
+            raise ValueError(f"column 'z' holds {chunk.dictionary.to_pylist()}; "
+                             "events are 'organic' or 'bandit'")
+        parts.append(codes)
+    return np.concatenate(parts)
 
 
 def _slate_columns(table: pa.Table) -> SlateColumns | None:
@@ -559,47 +645,3 @@ def _slate_columns(table: pa.Table) -> SlateColumns | None:
         matrix[lists_null] = SLATE_MISSING[name]
         columns[name] = matrix
     return SlateColumns(**columns)
-
-
-def _base_fields() -> list[pa.Field]:
-    import pyarrow as pa
-
-    return [
-        pa.field("t", pa.float64(), nullable=False),
-        pa.field("u", pa.int64(), nullable=False),
-        pa.field("z", pa.dictionary(pa.int8(), pa.string()), nullable=False),
-        pa.field("v", pa.int32()),
-        pa.field("a", pa.int32()),
-        pa.field("c", pa.int8()),
-        pa.field("ps", pa.float64()),
-        pa.field("click_probability", pa.float64()),
-    ]
-
-
-def _z_dictionary() -> pa.Array:
-    import pyarrow as pa
-
-    return pa.array([kind.label for kind in EventKind], pa.string())
-
-
-def _event_codes(column: pa.ChunkedArray) -> np.ndarray:
-    """``z`` as :class:`EventKind` codes, whatever order each chunk's
-    dictionary is in."""
-    import pyarrow as pa
-
-    if not (pa.types.is_dictionary(column.type) and pa.types.is_string(column.type.value_type)):
-        raise TypeError(f"column 'z' must be dictionary-encoded strings ('organic'/'bandit'), "
-                        f"got {column.type}")
-    if column.null_count:
-        raise ValueError(f"column 'z' holds {column.null_count} nulls; every event is 'organic' or 'bandit'")
-    codes_of = {kind.label: int(kind) for kind in EventKind}
-    parts = [np.empty(0, dtype=np.int8)]
-    for chunk in column.chunks:
-        lookup = np.array([codes_of.get(kind, -1) for kind in chunk.dictionary.to_pylist()], dtype=np.int8)
-        codes = lookup[chunk.indices.to_numpy()]
-        if (codes < 0).any():
-            raise ValueError(f"column 'z' holds {chunk.dictionary.to_pylist()}; "
-                             "events are 'organic' or 'bandit'")
-        parts.append(codes)
-    return np.concatenate(parts)
-

@@ -11,6 +11,13 @@ reco-gym-v0 (clusters): products fall into ``num_clusters`` equal clusters;
 views move uniformly within the viewed product's cluster, and the click
 probability of product ``a`` after viewing ``v`` is
 ``sigmoid(P / 5 * (T + T.T)[a, v] + phi[a, v] - 5)``.
+
+Both models may add post-click landing (env arg ``organic_after_click``:
+the session after a click starts with a view of the clicked product) and
+v1 conversions (``with_conversions``: a click on ``a`` converts with
+probability ``psale_scale * sigmoid(Lambda[a] @ delta)``, ``delta`` the
+user's purchase state, which each click moves towards ``Lambda[a]``); see
+docs/model.md.
 """
 from __future__ import annotations
 
@@ -87,8 +94,12 @@ def build_static(model: str, config: Configuration) -> StaticParameters:
     if model == "reco-gym-v1":
         gamma = normals(1.0, (P, config.K))
         mu_organic = normals(config.sigma_mu_organic, (P, 1))
-        return {"gamma": gamma, "mu_organic": mu_organic.ravel(),
-                **bandit_parameters(config, gamma, mu_organic, config.number_of_flips)}
+        static = {"gamma": gamma, "mu_organic": mu_organic.ravel(),
+                  **bandit_parameters(config, gamma, mu_organic, config.number_of_flips)}
+        if config.get("with_conversions", False):
+            # Drawn after the others, so that they stay what they are without conversions.
+            static["sale_embeddings"] = normals(config.sigma_Lambda, (P, config.K))
+        return static
     from scipy.special import expit  # 0.1.3.0's sigmoid; imported here, where it is used
 
     ratio = P // config.num_clusters
@@ -225,6 +236,17 @@ class Simulation:
     def legacy(self) -> bool:
         return bool(self.config.rng == "legacy")
 
+    @property
+    def landing(self) -> bool:
+        """Whether the session after a click starts at the clicked product
+        (env arg ``organic_after_click='clicked'``)."""
+        return bool(self.config.get("organic_after_click", "drawn") == "clicked")
+
+    @property
+    def conversions(self) -> bool:
+        """Whether clicks may convert (env arg ``with_conversions``)."""
+        return bool(self.config.get("with_conversions", False))
+
     def engine(self, num_slots: int = 1, *, count_views: bool = False, count_steps: bool = False,
                state: dict[str, Any] | None = None) -> _core.Engine:
         """An engine with ``num_slots`` empty user slots; with ``count_views``
@@ -235,6 +257,7 @@ class Simulation:
         P, K = config.num_products, (config.K if model == "reco-gym-v1" else 0)
         empty_matrix = np.zeros((0, 0))
         empty_vector = np.zeros(0)
+        conversions = self.conversions
         time_kind = {"default": _core.DEFAULT_TIME, "normal": _core.NORMAL_TIME,
                      "custom": _core.CUSTOM_TIME}[config.time_generator]
         time_source = config.get(TIME_GENERATOR_OBJECT) if time_kind == _core.CUSTOM_TIME else None
@@ -263,6 +286,11 @@ class Simulation:
             "view_cdf": (np.array([_choice_cdf(row) for row in static["view_transition"]])
                          if model == "reco-gym-v0" else empty_matrix),
             "click_table": static.get("click_table", empty_matrix),
+            "landing": self.landing,
+            "conversions": conversions,
+            "kappa": float(config.get("kappa", 0.0)) if conversions else 0.0,
+            "psale_scale": float(config.get("psale_scale", 0.0)) if conversions else 0.0,
+            "sale_embeddings": np.ascontiguousarray(static.get("sale_embeddings", empty_matrix)),
             **slate_parameters(config),
         }
         fresh_state = {
@@ -274,6 +302,8 @@ class Simulation:
             "last_view": np.zeros(num_slots, dtype=np.int64),
             "stream_position": np.zeros((num_slots, 2), dtype=np.uint64),
             "omega_epoch": np.zeros(num_slots, dtype=np.uint64),
+            "landing_view": np.full(num_slots, -1, dtype=np.int64),
+            "purchase_state": np.zeros((num_slots, K) if conversions else (0, 0)),
             "view_counts": np.zeros((num_slots, P) if count_views else (0, 0)),
             "steps": np.zeros(num_slots if count_steps else 0, dtype=np.int64),
             "main_stream": LegacyStream(config.random_seed + self.epoch) if self.legacy else None,

@@ -80,9 +80,24 @@ env_1_args: dict[str, Any] = {
     "normalize_beta": False,
 }
 
-# Arguments with no default that an env still understands.
-OPTIONAL_ARGS = ("time_generator", "normal_time_mu", "normal_time_sigma", "agent") + (
-    "slate_size", "click_model", "examination", "position_decay", "cascade_continuation")
+#: ``organic_after_click``: the organic session after a click starts with a
+#: view drawn from the model (RecoGym), or with the clicked product.
+ORGANIC_AFTER_CLICK = ("drawn", "clicked")
+
+#: The conversion model's parameters (PR #26's names) and their defaults,
+#: which apply with ``with_conversions=True``.
+CONVERSION_DEFAULTS: dict[str, float] = {
+    "psale_scale": 0.25,    # the conversion probability's scale: at most this
+    "kappa": 0.5,           # how far a click moves the purchase state to the product's embedding
+    "sigma_Lambda": 1.0,    # the standard deviation of the products' sale embeddings
+}
+
+# Arguments with no default that an env still understands; with them absent
+# the model is RecoGym's, and the resolved args hold none of them.
+# Slates' arguments (docs/slates.md) are among them.
+OPTIONAL_ARGS = ("time_generator", "normal_time_mu", "normal_time_sigma", "agent", "organic_after_click",
+                 "with_conversions", *CONVERSION_DEFAULTS,
+                 "slate_size", "click_model", "examination", "position_decay", "cascade_continuation")
 #: The click models of slates (env arg ``click_model``).
 CLICK_MODELS = ("pbm", "cascade")
 #: Where the resolved args keep a time generator object given as
@@ -218,6 +233,7 @@ def resolve_env_args(model: str, args: Mapping[str, Any] | None) -> Configuratio
         _check_real(merged, "normal_time_mu", -MAX_SCALE, MAX_SCALE)
     if "normal_time_sigma" in merged:
         _check_real(merged, "normal_time_sigma", 0.0, MAX_SCALE)
+    _check_post_click(model, merged)
     _check_slate_args(merged)
     agent = merged.get("agent")
     if agent is not None and not callable(getattr(agent, "act", None)):
@@ -225,6 +241,33 @@ def resolve_env_args(model: str, args: Mapping[str, Any] | None) -> Configuratio
     return Configuration(merged)
 
 
+def _check_post_click(model: str, args: dict[str, Any]) -> None:
+    """Post-click landing and conversions: off unless asked for, and only
+    with the default rng (RecoGym 0.1.3.0, which legacy mode reproduces,
+    has neither); conversions need the latent-factor model."""
+    if "organic_after_click" in args:
+        args["organic_after_click"] = check_choice("env arg 'organic_after_click'", args["organic_after_click"],
+                                                   ORGANIC_AFTER_CLICK)
+    if "with_conversions" in args:
+        args["with_conversions"] = check_flag("env arg 'with_conversions'", args["with_conversions"])
+    for name in ("psale_scale", "kappa"):
+        if name in args:
+            _check_real(args, name, 0.0, 1.0)
+    if "sigma_Lambda" in args:
+        _check_real(args, "sigma_Lambda", 0.0, MAX_SCALE)
+    landing = args.get("organic_after_click", "drawn") == "clicked"
+    conversions = bool(args.get("with_conversions", False))
+    if args["rng"] == "legacy":
+        for name, on, off in (("organic_after_click", landing, "'drawn'"), ("with_conversions", conversions, "False")):
+            if on:
+                raise ValueError(f"env arg {name!r} must be {off} with rng='legacy': RecoGym 0.1.3.0, which "
+                                 f"legacy mode reproduces, has no such feature; use rng='default'")
+    if conversions:
+        if model != "reco-gym-v1":
+            raise ValueError("env arg 'with_conversions' must be False for reco-gym-v0: a conversion's "
+                             "probability depends on the user's latent state, which only reco-gym-v1 has")
+        for name, default in CONVERSION_DEFAULTS.items():
+            args.setdefault(name, default)
 def _check_slate_args(args: dict[str, Any]) -> None:
     """Slates (docs/slates.md): ``slate_size`` products per impression, a
     ``click_model`` and its position parameters. Absent, nothing is added, so
@@ -240,6 +283,9 @@ def _check_slate_args(args: dict[str, Any]) -> None:
     if k > 1 and args["rng"] == "legacy":
         raise ValueError(f"env arg 'slate_size' must be 1 with rng='legacy' (RecoGym 0.1.3.0 has no slates), "
                          f"got {k}; use rng='default' for slates")
+    if k > 1 and args.get("with_conversions"):
+        raise ValueError(f"env arg 'with_conversions' must be False with slates (slate_size = {k}): "
+                         "conversions are modelled for one product per impression only")
     click_model = check_choice("env arg 'click_model'", args.get("click_model", "pbm"), CLICK_MODELS)
     for name in ("examination", "position_decay", "cascade_continuation"):
         if args.get(name) is not None and k == 1:

@@ -5,14 +5,15 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_actions, check_count, check_positive_int, check_slates, check_slots, check_user_range
+from .._checks import check_actions, check_count, check_positive_int, check_slate_actions, check_slots
+from .._checks import check_user_range
 from .. import _core
 from ..session import UserBatch
 from ..params import slate_size_of
 from ..sim.slots import SlateOutcomes, Slots
 from .classic import RecoEnv
 
-__all__ = ["BatchEnv", "evaluate_batch", "evaluate_batch_slates"]
+__all__ = ["BatchEnv", "evaluate_batch", "evaluate_batch_outcomes", "evaluate_batch_slates"]
 
 
 class BatchEnv:
@@ -47,6 +48,9 @@ class BatchEnv:
         self._next_user = self._end_user = 0
         # The read-only array active_slots() last returned, valid until users move.
         self._waiting: np.ndarray | None = None
+        #: Whether the model draws conversions (env arg ``with_conversions``).
+        self.conversions = self._slots.conversions
+        self._last_conversions = (np.zeros(0, dtype=np.int8), np.zeros(0))
 
     def start(self, num_users: int, first_user: int = 0) -> None:
         """Fill the slots with the first of ``num_users`` users."""
@@ -95,7 +99,7 @@ class BatchEnv:
         """
         slots = self._check_slots(slots)
         if self.slate_size > 1:
-            slates = check_slates("actions", actions, len(slots), self.slate_size, self.num_products)
+            slates = check_slate_actions("actions", actions, len(slots), self.slate_size, self.num_products)
             self._waiting = None
             outcome = self._slots.recommend_slates(slots, slates)
             self.last_slate_outcomes = outcome
@@ -104,10 +108,28 @@ class BatchEnv:
             actions = check_actions("actions", actions, len(slots), self.num_products)
             self._waiting = None
             clicks, click_probability = self._slots.recommend(slots, actions)
+            if self.conversions:
+                self._last_conversions = self._slots.last_conversions(len(slots))
         finished = self._slots.finished(slots)
         if finished.size:
             self._next_user = self._slots.start(finished, self._next_user, self._end_user)
         return clicks, click_probability
+
+    def last_conversions(self) -> tuple[np.ndarray, np.ndarray]:
+        """With conversions (env arg ``with_conversions``), the conversions
+        (int8: 1 if the click converted, 0 otherwise, 0 without a click) and
+        the true probabilities that a click converts of the last
+        :meth:`recommend`, in the order of its slots.
+
+        Raises
+        ------
+        ValueError
+            If the env has no conversions.
+        """
+        if not self.conversions:
+            raise ValueError("this env has no conversions: set env arg 'with_conversions' to True")
+        conversions, probabilities = self._last_conversions
+        return conversions.copy(), probabilities.copy()
 
 
 def evaluate_batch(env: RecoEnv, agent: Any, num_users: int, first_user: int = 0,
@@ -118,9 +140,17 @@ def evaluate_batch(env: RecoEnv, agent: Any, num_users: int, first_user: int = 0
     an agent whose choices depend only on each user's own history (as
     :class:`~recogym.agents.BatchAgent`'s do), it gives the same clicks.
     """
+    clicks, impressions, _ = evaluate_batch_outcomes(env, agent, num_users, first_user, num_envs)
+    return clicks, impressions
+
+
+def evaluate_batch_outcomes(env: RecoEnv, agent: Any, num_users: int, first_user: int = 0,
+                            num_envs: int = 1024) -> tuple[int, int, int]:
+    """:func:`evaluate_batch`'s clicks and impressions, and the conversions
+    (0 unless the env has conversions)."""
     batch_env = BatchEnv(env, min(num_envs, max(num_users, 1)))
     batch_env.start(num_users, first_user)
-    clicks = impressions = 0
+    clicks = impressions = conversions = 0
     slots = batch_env.active_slots()
     while slots.size:
         chosen = agent.act_batch(batch_env.observe(slots))
@@ -128,8 +158,10 @@ def evaluate_batch(env: RecoEnv, agent: Any, num_users: int, first_user: int = 0
         outcome, _ = batch_env.recommend(slots, actions)
         clicks += int(outcome.sum())
         impressions += len(slots)
+        if batch_env.conversions:
+            conversions += int(batch_env.last_conversions()[0].sum())
         slots = batch_env.active_slots()
-    return clicks, impressions
+    return clicks, impressions, conversions
 
 
 def evaluate_batch_slates(env: RecoEnv, agent: Any, num_users: int, first_user: int = 0,

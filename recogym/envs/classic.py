@@ -248,7 +248,11 @@ class RecoEnv:
         done : bool
             True once the user has left; call :meth:`reset` for the next one.
         info : dict
-            Empty; for a slate, per position ``slate_clicks`` and their true
+            Empty; with conversions (env arg ``with_conversions``), a
+            recommendation's info holds ``conversion`` (1 if the user clicked
+            and the click converted, else 0) and ``conversion_probability``
+            (the true probability that a click on ``action`` converts). For a
+            slate, per position ``slate_clicks`` and their true
             probabilities ``slate_click_probability``, the products' click
             probabilities ``product_click_probability``, and the probability
             of any click ``click_probability`` (:func:`slate_info`).
@@ -289,7 +293,14 @@ class RecoEnv:
         observation = self._session()
         self._left_on_arrival = self._done and reward is None
         self._last_observation, self._last_reward = observation, reward
-        return observation, reward, self._done, {}
+        return observation, reward, self._done, self._info(reward is not None)
+
+    def _info(self, recommended: bool) -> dict[str, Any]:
+        """A step's info: with conversions, a recommendation's conversion."""
+        if not (recommended and self._slots.conversions):
+            return {}
+        conversion, probability = self._slots.last_conversion()
+        return {"conversion": conversion, "conversion_probability": probability}
 
     def _show_slate(self, action: Any) -> tuple[int, dict[str, Any]]:
         """Show the ranking ``action``; the reward is its number of clicks."""
@@ -415,6 +426,19 @@ class RecoEnv:
         return self._slots.click_probability(0, check_action(as_action(action, self.num_products),
                                                               self.num_products))
 
+    def conversion_probability(self, action: int) -> float:
+        """The true probability that a click of the current user on ``action``
+        now would convert (env arg ``with_conversions``).
+
+        Raises
+        ------
+        ValueError
+            If the env has no conversions.
+        """
+        self._require_episode("conversion_probability")
+        action = check_action(as_action(action, self.num_products), self.num_products)
+        return self._slots.conversion_probability(0, action)
+
     # -- many users --------------------------------------------------------
 
     def generate_logs(
@@ -477,7 +501,7 @@ class RecoEnv:
 
     def _agent_logs(self, agent: Any, num_offline_users: int, num_organic_offline_users: int) -> tuple[Logs, list[Any]]:
         saved_agent, self._logging_agent = self._logging_agent, agent
-        builder = LogBuilder()
+        builder = LogBuilder(conversions=self._slots.conversions)
 
         def store_views(observation: Session | None) -> None:
             if observation is not None:
@@ -499,7 +523,10 @@ class RecoEnv:
                         assert info is not None
                         builder.slate_impression(time, user, action, info)
                     else:
-                        builder.impression(time, user, int(action), reward, action.ps, ps_all=action.ps_all)
+                        info = info or {}
+                        builder.impression(time, user, int(action), reward, action.ps, ps_all=action.ps_all,
+                                           conversion=info.get("conversion", -1),
+                                           conversion_probability=info.get("conversion_probability", np.nan))
                     store_views(observation)
                 if self._require_init().legacy:
                     # 0.1.3.0 logs the logging action it takes after the user left: a row never

@@ -175,10 +175,13 @@ class RecoGymEnv(gymnasium.Env[np.ndarray, np.int64]):
         ``click_probability`` (float), the true probability that the user
         would click the action (known to the simulator only; NaN at reset).
         With ``record_views=True``, also ``views``: the products viewed since
-        the last step, in order (a list whose length varies). With slates,
-        ``click_probability`` is that of any click, and ``slate_clicks``
-        (int8, k) and ``slate_click_probability`` (float64, k, NaN at reset)
-        are per position.
+        the last step, in order (a list whose length varies). With
+        ``with_conversions=True``, also ``conversion`` (int: 1 if the click
+        converted, else 0; 0 at reset) and ``conversion_probability``
+        (float: the true probability that a click on the action converts;
+        NaN at reset). With slates, ``click_probability`` is that of any
+        click, and ``slate_clicks`` (int8, k) and ``slate_click_probability``
+        (float64, k, NaN at reset) are per position.
     Rendering
         ``render_mode='ansi'``: ``render()`` returns one text line for the
         last step, ``user 7 | views [3, 3, 1] | action 2 | click 0 |
@@ -232,7 +235,7 @@ class RecoGymEnv(gymnasium.Env[np.ndarray, np.int64]):
         self._terminated = False
         views = self._views()
         self._last_line = f"user {self._user_id} | views {views} | action - | click - | p(click) -"
-        info = self._info(views, math.nan)
+        info = self._info(views, math.nan, (0, math.nan))
         if self.slate_size > 1:
             info.update(slate_clicks=np.zeros(self.slate_size, dtype=np.int8),
                         slate_click_probability=np.full(self.slate_size, np.nan))
@@ -249,8 +252,9 @@ class RecoGymEnv(gymnasium.Env[np.ndarray, np.int64]):
         views = self._views()
         self._last_line = (f"user {self._user_id} | views {views} | action {action} | click {click} | "
                            f"p(click) {click_probability:.4f}" + (" | left" if self._terminated else ""))
+        conversion = self._slots.last_conversion() if self._slots.conversions else None
         return (self._view_counts(views), float(click), self._terminated, False,
-                self._info(views, click_probability))
+                self._info(views, click_probability, conversion))
 
     def _step_slate(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         slate = check_slate("action", action, self.slate_size, self.num_products)
@@ -260,7 +264,7 @@ class RecoGymEnv(gymnasium.Env[np.ndarray, np.int64]):
         self._last_line = (f"user {self._user_id} | views {views} | slate {slate.tolist()} | clicks "
                            f"{clicks.tolist()} | p(click) {outcome.click_probability[0]:.4f}"
                            + (" | left" if self._terminated else ""))
-        info = self._info(views, float(outcome.click_probability[0]))
+        info = self._info(views, float(outcome.click_probability[0]), None)
         info.update(slate_clicks=clicks, slate_click_probability=outcome.position_click_probability[0])
         return self._view_counts(views), float(clicks.sum()), self._terminated, False, info
 
@@ -279,9 +283,12 @@ class RecoGymEnv(gymnasium.Env[np.ndarray, np.int64]):
     def _env_id(self) -> str:
         return self.spec.id if self.spec is not None else "recogym/RecoGym-v1"
 
-    def _info(self, views: list[int], click_probability: float) -> dict[str, Any]:
+    def _info(self, views: list[int], click_probability: float,
+              conversion: tuple[int, float] | None) -> dict[str, Any]:
         assert self._user_id is not None
         info: dict[str, Any] = {"user_id": self._user_id, "click_probability": click_probability}
+        if self._slots.conversions and conversion is not None:
+            info["conversion"], info["conversion_probability"] = conversion
         if self.record_views:
             info["views"] = views
         return info

@@ -13,7 +13,8 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from .. import _core
-from .._checks import USER_ID_LIMIT, check_actions, check_choice, check_count, check_positive_int, check_slates
+from .._checks import USER_ID_LIMIT, check_actions, check_choice, check_count, check_positive_int
+from .._checks import check_slate_actions
 from ..model import Simulation
 from ..sim.slots import Slots
 from ..params import slate_size_of
@@ -80,6 +81,10 @@ class RecoGymVectorEnv(VectorEnv):
         probability of the click; NaN where no recommendation was shown: at
         reset and at a NEXT_STEP autoreset), each with its ``_key`` mask as
         ``SyncVectorEnv`` builds them, at reset and at every step.
+        With ``with_conversions=True`` also ``conversion`` (int8: 1 if the
+        click converted) and ``conversion_probability`` (float64: the true
+        probability that a click on the action converts), 0 and NaN where
+        nothing was shown, with the same masks as ``click_probability``.
     Arguments
         ``num_envs``, ``max_episode_steps`` (None: no limit),
         ``autoreset_mode`` (an ``AutoresetMode`` or its value), and the env
@@ -182,6 +187,11 @@ class RecoGymVectorEnv(VectorEnv):
                                                                       USER_ID_LIMIT, replace_leavers=True)
         clicks[~playing] = 0
         click_probability[~playing] = np.nan
+        conversions = None
+        if self._slots.conversions:
+            conversions = self._slots.last_conversions(self.num_envs)
+            conversions[0][~playing] = 0
+            conversions[1][~playing] = np.nan
         observations = self._views.astype(np.float32)
         terminated = self._slots.markov_state == _core.STOP_STATE
         if self.max_episode_steps is None:
@@ -189,7 +199,7 @@ class RecoGymVectorEnv(VectorEnv):
         else:
             truncated = self._steps >= self.max_episode_steps
         np.logical_or(terminated, truncated, out=self._ended)
-        info = self._info(click_probability, playing)
+        info = self._info(click_probability, playing, conversions)
         if self.autoreset_mode == AutoresetMode.SAME_STEP and self._ended.any():
             observations, info = self._start_next_users(observations, info)
         self._observations = observations
@@ -210,7 +220,7 @@ class RecoGymVectorEnv(VectorEnv):
         if array.shape == (self.num_envs, k) and not playing.all():
             array = array.copy()
             array[~playing] = np.arange(k)     # the actions of autoresetting slots are ignored
-        slates = check_slates("actions", array, self.num_envs, k, self.num_products)
+        slates = check_slate_actions("actions", array, self.num_envs, k, self.num_products)
         self._views.fill(0.0)
         ended = self._all[~playing]
         if ended.size:
@@ -255,25 +265,38 @@ class RecoGymVectorEnv(VectorEnv):
         click_probability = info["click_probability"].copy()
         click_probability[slots] = np.nan
         shown = info["_click_probability"] & ~ended
+        conversions = None
+        if self._slots.conversions:
+            for key in ("_conversion", "_conversion_probability"):
+                final_info[key] = ended & info[key]
+            conversions = (info["conversion"].copy(), info["conversion_probability"].copy())
+            conversions[0][slots] = 0
+            conversions[1][slots] = np.nan
         if self.slate_size > 1:
             for key in ("slate_clicks", "slate_click_probability"):
                 final_info[f"_{key}"] = ended & info[f"_{key}"]
             slate_clicks, slate_probability = info["slate_clicks"].copy(), info["slate_click_probability"].copy()
             slate_clicks[slots], slate_probability[slots] = 0, np.nan
-        info = self._info(click_probability, shown)
+        info = self._info(click_probability, shown, conversions)
         if self.slate_size > 1:
             info.update(slate_clicks=slate_clicks, _slate_clicks=shown.copy(),
                         slate_click_probability=slate_probability, _slate_click_probability=shown.copy())
         info.update(final_obs=final_obs, _final_obs=ended, final_info=final_info, _final_info=ended.copy())
         return observations, info
 
-    def _info(self, click_probability: np.ndarray, shown: np.ndarray) -> dict[str, Any]:
+    def _info(self, click_probability: np.ndarray, shown: np.ndarray,
+              conversions: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, Any]:
         info = {
             "user_id": self._slots.user_ids.copy(),
             "_user_id": np.ones(self.num_envs, dtype=np.bool_),
             "click_probability": click_probability,
             "_click_probability": shown,
         }
+        if self._slots.conversions:
+            if conversions is None:
+                conversions = (np.zeros(self.num_envs, dtype=np.int8), np.full(self.num_envs, np.nan))
+            info.update(conversion=conversions[0], _conversion=shown.copy(),
+                        conversion_probability=conversions[1], _conversion_probability=shown.copy())
         if self.slate_size > 1:
             # Per position; replaced by the step's own where slates were shown.
             none = np.zeros(self.num_envs, dtype=np.bool_)

@@ -24,7 +24,7 @@ from .._checks import check_choice, check_count, check_positive_int, check_seed
 from ..envs.batch import BatchEnv
 from ..envs.classic import ENV_IDS, RecoEnv, make
 from ..session import as_action
-from .online import ctr_interval, train_offline
+from .online import check_metric, ctr_interval, train_offline
 
 __all__ = ["Comparison", "compare", "verify_agents"]
 
@@ -58,6 +58,12 @@ class Comparison:
     clicks, impressions : (n, agents) int64 arrays
         Each user's clicks and impressions under each agent, in the order of
         ``table``: the data of the intervals, for any other analysis.
+    conversions : (n, agents) int64 array or None
+        With conversions (env arg ``with_conversions``), each user's
+        conversions; ``table`` then has a ``conversions`` column too.
+    metric : str
+        What the intervals and differences are of: ``'ctr'`` (clicks per
+        impression) or ``'conversion'`` (conversions per impression).
     """
 
     table: pd.DataFrame
@@ -65,6 +71,8 @@ class Comparison:
     user_ids: Counts = field(repr=False)
     clicks: Counts = field(repr=False)
     impressions: Counts = field(repr=False)
+    conversions: Counts | None = field(default=None, repr=False)
+    metric: str = "ctr"
 
 
 def compare(
@@ -79,6 +87,7 @@ def compare(
     train: bool = True,
     num_bootstrap: int = 2000,
     num_envs: int = 1024,
+    metric: str = "ctr",
 ) -> Comparison:
     """Test several agents online on the same users, and the differences
     between their CTRs with paired intervals.
@@ -114,6 +123,9 @@ def compare(
         Bootstrap replicates of the users behind each difference's interval.
     num_envs : int
         Slots of the batch env.
+    metric : {'ctr', 'conversion'}
+        What to compare: the CTR, or (env arg ``with_conversions``) the
+        conversion rate per impression, with the same paired intervals.
 
     Returns
     -------
@@ -163,16 +175,20 @@ def compare(
     env = make(model)
     env.init_gym({**(env_args or {}), "random_seed": seed})
     _require_paired_users(env, "env_args")
+    metric = check_metric(metric, env)
     first_user = num_organic_offline_users + num_offline_users
-    clicks, impressions = _online_outcomes(env, agents, first_user, num_online_users, num_envs,
-                                           num_offline_users if train else None, num_organic_offline_users)
+    clicks, impressions, converted = _online_outcomes(env, agents, first_user, num_online_users, num_envs,
+                                                      num_offline_users if train else None,
+                                                      num_organic_offline_users)
     names = list(agents)
-    table = _ctr_table(names, clicks, impressions)
+    conversions = converted if env.simulation.conversions else None
+    successes = converted if metric == "conversion" else clicks
+    table = _ctr_table(names, clicks, impressions, conversions, successes)
     rng = np.random.Generator(np.random.PCG64(seed))
-    paired = _bootstrap_ctrs(rng, clicks, impressions, num_bootstrap)
-    unpaired = np.column_stack([_bootstrap_ctrs(rng, clicks[:, [k]], impressions[:, [k]], num_bootstrap)[:, 0]
+    paired = _bootstrap_ctrs(rng, successes, impressions, num_bootstrap)
+    unpaired = np.column_stack([_bootstrap_ctrs(rng, successes[:, [k]], impressions[:, [k]], num_bootstrap)[:, 0]
                                 for k in range(len(names))])
-    ctr = clicks.sum(axis=0) / impressions.sum(axis=0)
+    ctr = successes.sum(axis=0) / impressions.sum(axis=0)
     rows = []
     for b in range(len(names)):
         for a in range(b + 1, len(names)):
@@ -184,7 +200,7 @@ def compare(
     differences = pd.DataFrame(rows, columns=["agent_a", "agent_b", "difference", "paired_low", "paired_high",
                                               "unpaired_low", "unpaired_high"])
     user_ids = np.arange(first_user, first_user + num_online_users, dtype=np.int64)
-    return Comparison(table, differences, user_ids, clicks, impressions)
+    return Comparison(table, differences, user_ids, clicks, impressions, conversions, metric)
 
 
 def verify_agents(env: RecoEnv, number_of_users: int, agents: Mapping[str, Any]) -> pd.DataFrame:
@@ -218,7 +234,7 @@ def verify_agents(env: RecoEnv, number_of_users: int, agents: Mapping[str, Any])
     _require_paired_users(env, "env")
     number_of_users = check_positive_int("number_of_users", number_of_users)
     _check_agents(agents)
-    clicks, impressions = _online_outcomes(env, agents, 0, number_of_users, 1024, None, 0)
+    clicks, impressions, _ = _online_outcomes(env, agents, 0, number_of_users, 1024, None, 0)
     table = _ctr_table(list(agents), clicks, impressions)
     return pd.DataFrame({"Agent": table["agent"], "0.025": table["q0.025"], "0.500": table["median"],
                          "0.975": table["q0.975"]})
@@ -247,12 +263,14 @@ def _require_paired_users(env: RecoEnv, parameter: str) -> None:
 
 
 def _online_outcomes(env: RecoEnv, agents: Mapping[str, Any], first_user: int, num_users: int, num_envs: int,
-                     num_offline_users: int | None, num_organic_offline_users: int) -> tuple[Counts, Counts]:
-    """``(users, agents)`` clicks and impressions of each agent on the users
-    ``first_user ..``, trained first on a fresh copy of ``env`` unless
-    ``num_offline_users`` is None."""
+                     num_offline_users: int | None,
+                     num_organic_offline_users: int) -> tuple[Counts, Counts, Counts]:
+    """``(users, agents)`` clicks, impressions and conversions (0 without
+    them) of each agent on the users ``first_user ..``, trained first on a
+    fresh copy of ``env`` unless ``num_offline_users`` is None."""
     clicks = np.zeros((num_users, len(agents)), dtype=np.int64)
     impressions = np.zeros((num_users, len(agents)), dtype=np.int64)
+    conversions = np.zeros((num_users, len(agents)), dtype=np.int64)
     for k, (name, agent) in enumerate(agents.items()):
         agent = copy.deepcopy(agent)
         # An agent is any object with act; only those that learn have train or train_logs.
@@ -263,19 +281,20 @@ def _online_outcomes(env: RecoEnv, agents: Mapping[str, Any], first_user: int, n
             outcomes = _batch_outcomes(env, agent, first_user, num_users, num_envs)
         else:
             outcomes = _classic_outcomes(copy.deepcopy(env), agent, first_user, num_users)
-        clicks[:, k], impressions[:, k] = outcomes
+        clicks[:, k], impressions[:, k], conversions[:, k] = outcomes
         if impressions[:, k].sum() == 0:
             raise ValueError(f"no user saw an impression from agents[{name!r}] (every user left during their "
                              f"first organic session): raise the number of online users, now {num_users}")
-    return clicks, impressions
+    return clicks, impressions, conversions
 
 
 def _batch_outcomes(env: RecoEnv, agent: Any, first_user: int, num_users: int,
-                    num_envs: int) -> tuple[Counts, Counts]:
+                    num_envs: int) -> tuple[Counts, Counts, Counts]:
     batch_env = BatchEnv(env, min(num_envs, num_users))
     batch_env.start(num_users, first_user)
     clicks = np.zeros(num_users, dtype=np.int64)
     impressions = np.zeros(num_users, dtype=np.int64)
+    conversions = np.zeros(num_users, dtype=np.int64)
     slots = batch_env.active_slots()
     while slots.size:
         batch = batch_env.observe(slots)
@@ -284,13 +303,16 @@ def _batch_outcomes(env: RecoEnv, agent: Any, first_user: int, num_users: int,
         outcome, _ = batch_env.recommend(slots, chosen[0] if isinstance(chosen, tuple) else chosen)
         clicks[users] += outcome
         impressions[users] += 1
+        if batch_env.conversions:
+            conversions[users] += batch_env.last_conversions()[0]
         slots = batch_env.active_slots()
-    return clicks, impressions
+    return clicks, impressions, conversions
 
 
-def _classic_outcomes(env: RecoEnv, agent: Any, first_user: int, num_users: int) -> tuple[Counts, Counts]:
+def _classic_outcomes(env: RecoEnv, agent: Any, first_user: int, num_users: int) -> tuple[Counts, Counts, Counts]:
     clicks = np.zeros(num_users, dtype=np.int64)
     impressions = np.zeros(num_users, dtype=np.int64)
+    conversions = np.zeros(num_users, dtype=np.int64)
     reset_agent = getattr(agent, "reset", None)  # the notebook's agents have none
     for k in tqdm(range(num_users), desc="Testing", disable=None, leave=False):
         env.reset(first_user + k)
@@ -299,20 +321,30 @@ def _classic_outcomes(env: RecoEnv, agent: Any, first_user: int, num_users: int)
         observation, reward, done, _ = env.step(None)
         while not done:
             action = as_action(agent.act(observation, reward, done), env.num_products, agent)
-            observation, reward, done, _ = env.step(int(action))
+            observation, reward, done, info = env.step(int(action))
             clicks[k] += reward
             impressions[k] += 1
-    return clicks, impressions
+            conversions[k] += info.get("conversion", 0)
+    return clicks, impressions, conversions
 
 
-def _ctr_table(names: list[str], clicks: Counts, impressions: Counts) -> pd.DataFrame:
+def _ctr_table(names: list[str], clicks: Counts, impressions: Counts, conversions: Counts | None = None,
+               successes: Counts | None = None) -> pd.DataFrame:
+    """One row per agent: its counts and the posterior of the rate of
+    ``successes`` (the clicks unless given) per impression."""
+    successes = clicks if successes is None else successes
+    columns = ["agent", "clicks", *(["conversions"] if conversions is not None else []), "impressions",
+               "median", "q0.025", "q0.975"]
     rows = []
     for k, name in enumerate(names):
-        total_clicks, total_impressions = int(clicks[:, k].sum()), int(impressions[:, k].sum())
-        median, low, high = ctr_interval(total_clicks, total_impressions)
-        rows.append({"agent": name, "clicks": total_clicks, "impressions": total_impressions,
-                     "median": median, "q0.025": low, "q0.975": high})
-    return pd.DataFrame(rows, columns=["agent", "clicks", "impressions", "median", "q0.025", "q0.975"])
+        total_impressions = int(impressions[:, k].sum())
+        median, low, high = ctr_interval(int(successes[:, k].sum()), total_impressions)
+        row = {"agent": name, "clicks": int(clicks[:, k].sum()), "impressions": total_impressions,
+               "median": median, "q0.025": low, "q0.975": high}
+        if conversions is not None:
+            row["conversions"] = int(conversions[:, k].sum())
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _bootstrap_ctrs(rng: np.random.Generator, clicks: Counts, impressions: Counts, num_bootstrap: int) -> Ctrs:

@@ -5,20 +5,29 @@ import copy
 import time
 from typing import Any
 
-from .._checks import check_count
 from .._progress import tqdm
+
+from .._checks import check_choice, check_count
 from .._version import __version__
-from ..envs.batch import evaluate_batch, evaluate_batch_slates
+from ..envs.batch import evaluate_batch_outcomes, evaluate_batch_slates
 from ..envs.classic import RecoEnv
 from ..params import slate_size_of
 from ..session import Session, as_action, as_slate_action
 
-__all__ = ["test_agent", "AgentResult", "ctr_interval"]
+__all__ = ["test_agent", "AgentResult", "ctr_interval", "METRICS"]
+
+#: What ``test_agent`` and ``compare`` score: clicks per impression (the
+#: CTR), or conversions per impression (env arg ``with_conversions``).
+METRICS = ("ctr", "conversion")
 
 
 class AgentResult(tuple[float, float, float]):
     """``(median, q0.025, q0.975)`` of the CTR's Beta(clicks + 1, misses + 1)
     posterior, which also tells ``clicks``, ``impressions`` and ``seconds``.
+
+    With conversions it also tells ``conversions`` (else None), and with
+    ``metric='conversion'`` the tuple is the posterior of the conversion
+    rate per impression, Beta(conversions + 1, impressions - conversions + 1).
 
     With slates (env arg ``slate_size`` k > 1) the CTR is that of
     impressions with at least one click, ``clicks`` counts those
@@ -32,18 +41,36 @@ class AgentResult(tuple[float, float, float]):
     clicks: int
     impressions: int
     seconds: float
+    conversions: int | None
+    metric: str
     clicks_per_position: tuple[int, ...] | None
 
-    def __new__(cls, clicks: int, impressions: int, seconds: float,
-                clicks_per_position: tuple[int, ...] | None = None) -> "AgentResult":
-        result = super().__new__(cls, ctr_interval(clicks, impressions))
+    def __new__(cls, clicks: int, impressions: int, seconds: float, conversions: int | None = None,
+                metric: str = "ctr", clicks_per_position: tuple[int, ...] | None = None) -> "AgentResult":
+        if metric == "conversion" and conversions is None:
+            raise ValueError("metric='conversion' needs the conversions")
+        successes = conversions if metric == "conversion" and conversions is not None else clicks
+        result = super().__new__(cls, ctr_interval(successes, impressions))
         result.clicks, result.impressions, result.seconds = clicks, impressions, seconds
+        result.conversions, result.metric = conversions, metric
         result.clicks_per_position = None if clicks_per_position is None else tuple(map(int, clicks_per_position))
         return result
 
     @property
     def median(self) -> float:
         return self[0]
+
+    @property
+    def ctr(self) -> float:
+        """Clicks per impression (NaN without impressions)."""
+        return self.clicks / self.impressions if self.impressions else float("nan")
+
+    @property
+    def conversion_rate(self) -> float | None:
+        """Conversions per impression (None without conversions)."""
+        if self.conversions is None:
+            return None
+        return self.conversions / self.impressions if self.impressions else float("nan")
 
     @property
     def total_clicks(self) -> int:
@@ -56,9 +83,10 @@ class AgentResult(tuple[float, float, float]):
         return self.total_clicks / self.impressions if self.impressions else float("nan")
 
     def __reduce__(self) -> tuple[Any, ...]:
+        arguments: tuple[Any, ...] = (self.clicks, self.impressions, self.seconds, self.conversions, self.metric)
         if self.clicks_per_position is not None:
-            return (AgentResult, (self.clicks, self.impressions, self.seconds, self.clicks_per_position))
-        return (AgentResult, (self.clicks, self.impressions, self.seconds))
+            arguments += (self.clicks_per_position,)
+        return (AgentResult, arguments)
 
 
 def ctr_interval(clicks: int, impressions: int) -> tuple[float, float, float]:
@@ -79,6 +107,7 @@ def test_agent(
     num_epochs: int = 1,
     epoch_with_random_reset: bool = False,
     with_cache: bool = False,
+    metric: str = "ctr",
 ) -> AgentResult:
     """Train a copy of ``agent`` offline on the env's logging policy, then
     measure its click-through rate online (0.1.3.0's arguments and defaults).
@@ -101,6 +130,10 @@ def test_agent(
     on the very users it trained on. The default mode trains and tests on
     distinct users and counts only what was shown.
 
+    With conversions (env arg ``with_conversions``) the online users'
+    conversions are counted too; ``metric='conversion'`` scores the
+    conversion rate per impression instead of the CTR.
+
     With slates (env arg ``slate_size`` k > 1) the agent's ``act`` returns a
     ranking; the result then also counts the clicks per position (see
     :class:`AgentResult`).
@@ -108,23 +141,29 @@ def test_agent(
     Returns
     -------
     AgentResult
-        Unpacks as ``(median, q0.025, q0.975)`` of the CTR posterior.
+        Unpacks as ``(median, q0.025, q0.975)`` of the CTR posterior (of the
+        conversion rate with ``metric='conversion'``).
+
+    Raises
+    ------
+    ValueError
+        For ``metric`` not in :data:`METRICS`, or ``'conversion'`` on an env
+        without conversions.
     """
+    metric = check_metric(metric, env)
     num_offline_users = check_count("num_offline_users", num_offline_users)
     num_online_users = check_count("num_online_users", num_online_users)
     num_organic_offline_users = check_count("num_organic_offline_users", num_organic_offline_users)
     num_epochs = check_count("num_epochs", num_epochs)
     legacy = env.simulation.legacy
     start = time.perf_counter()
-    clicks = impressions = 0
+    clicks = impressions = conversions = 0
     slate_size = slate_size_of(env.simulation.config)
     per_position = [0] * slate_size
     for epoch in range(num_epochs):
         trained = copy.deepcopy(agent)
         if legacy:
-            from ..agents.base import (
-                use_legacy_draws,  # recogym.agents loads scipy.sparse: only when needed
-            )
+            from ..agents.base import use_legacy_draws  # recogym.agents loads scipy.sparse: only when needed
 
             use_legacy_draws(trained)
         train_env = test_env = env
@@ -142,12 +181,25 @@ def test_agent(
             epoch_positions, epoch_clicks, epoch_impressions = evaluate_online_slates(test_env, trained,
                                                                                        num_online_users)
             per_position = [total + count for total, count in zip(per_position, epoch_positions)]
+            epoch_conversions = 0      # slates have no conversions
         else:
-            epoch_clicks, epoch_impressions = evaluate_online(test_env, trained, num_online_users)
+            epoch_clicks, epoch_impressions, epoch_conversions = evaluate_online_outcomes(test_env, trained,
+                                                                                          num_online_users)
         clicks += epoch_clicks
         impressions += epoch_impressions
+        conversions += epoch_conversions
     return AgentResult(clicks, impressions, time.perf_counter() - start,
+                       conversions if env.simulation.conversions else None, metric,
                        tuple(per_position) if slate_size > 1 else None)
+
+
+def check_metric(metric: Any, env: RecoEnv) -> str:
+    """``metric``, one of :data:`METRICS`, and one ``env`` can score."""
+    checked = check_choice("metric", metric, METRICS)
+    if checked == "conversion" and not env.simulation.conversions:
+        raise ValueError("metric='conversion' scores conversions, which this env does not draw: set env arg "
+                         "'with_conversions' to True")
+    return checked
 
 
 setattr(test_agent, "__test__", False)  # not a pytest test, despite its name
@@ -238,7 +290,15 @@ class _Recorder:
 
 
 def evaluate_online(env: RecoEnv, agent: Any, num_users: int) -> tuple[int, int]:
-    """Clicks and impressions of ``agent.act`` on the env's next users.
+    """Clicks and impressions of ``agent.act`` on the env's next users
+    (:func:`evaluate_online_outcomes` without the conversions)."""
+    clicks, impressions, _ = evaluate_online_outcomes(env, agent, num_users)
+    return clicks, impressions
+
+
+def evaluate_online_outcomes(env: RecoEnv, agent: Any, num_users: int) -> tuple[int, int, int]:
+    """Clicks, impressions and conversions (0 without them) of ``agent.act``
+    on the env's next users.
 
     In the default random-number mode an agent with ``act_batch`` is run on
     all users at once in the batch env, which gives the same clicks. In
@@ -248,14 +308,12 @@ def evaluate_online(env: RecoEnv, agent: Any, num_users: int) -> tuple[int, int]
     if env.simulation.legacy:
         logs = env.generate_logs(num_users, agent=agent)  # with 0.1.3.0's phantom impressions, click 0
         logged = logs["c"].dropna()
-        return int(logged.sum()), len(logged)
-    from ..agents.base import (
-        serves_batches,  # recogym.agents loads scipy.sparse: only when needed
-    )
+        return int(logged.sum()), len(logged), 0     # legacy mode has no conversions
+    from ..agents.base import serves_batches  # recogym.agents loads scipy.sparse: only when needed
 
     if serves_batches(agent):
-        return evaluate_batch(env, agent, num_users, first_user=env.take_users(num_users))
-    clicks = impressions = 0
+        return evaluate_batch_outcomes(env, agent, num_users, first_user=env.take_users(num_users))
+    clicks = impressions = conversions = 0
     num_products = env.num_products
     reset_agent = getattr(agent, "reset", None)  # the notebook's agents have none
     for _ in tqdm(range(num_users), desc="Testing", disable=None, leave=False):
@@ -265,11 +323,12 @@ def evaluate_online(env: RecoEnv, agent: Any, num_users: int) -> tuple[int, int]
         observation, reward, done, _ = env.step(None)
         while not done:
             action = as_action(agent.act(observation, reward, done), num_products, agent)
-            observation, reward, done, _ = env.step(int(action))
+            observation, reward, done, info = env.step(int(action))
             assert reward is not None  # only a user's first step has none
             clicks += reward
             impressions += 1
-    return clicks, impressions
+            conversions += info.get("conversion", 0)
+    return clicks, impressions, conversions
 
 
 def evaluate_online_slates(env: RecoEnv, agent: Any, num_users: int) -> tuple[list[int], int, int]:
@@ -277,9 +336,7 @@ def evaluate_online_slates(env: RecoEnv, agent: Any, num_users: int) -> tuple[li
     impressions with a click, and the impressions, of ``agent``'s rankings
     on the env's next users (all at once in the batch env for an agent with
     ``act_batch``)."""
-    from ..agents.base import (
-        serves_batches,  # recogym.agents loads scipy.sparse: only when needed
-    )
+    from ..agents.base import serves_batches  # scipy.sparse comes with recogym.agents
 
     if serves_batches(agent):
         return evaluate_batch_slates(env, agent, num_users, first_user=env.take_users(num_users))

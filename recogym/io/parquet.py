@@ -59,7 +59,7 @@ _FORMAT = 1
 LOG_SCHEMA = log_schema()
 
 # Click probabilities are almost all distinct: a dictionary would only cost.
-_DICTIONARY_COLUMNS = [name for name in LOG_SCHEMA.names if name != "click_probability"]
+_DICTIONARY_COLUMNS = [name for name in LOG_SCHEMA.names if name != "click_probability"] + ["conversion"]
 
 _CODECS = ("zstd", "snappy", "lz4", "gzip", "brotli", "none")
 
@@ -356,19 +356,26 @@ def _check_codec(compression: Any) -> str:
 
 
 def _schema(description: Mapping[str, Any]) -> pa.Schema:
-    """:data:`LOG_SCHEMA` with recogym's JSON and the pandas metadata that
-    gives ``pd.read_parquet`` the dtypes of :meth:`Logs.to_pandas`."""
-    # Slate logs (env arg slate_size > 1) add their per-position columns.
-    schema = log_schema(slate_size_of(description["env_args"]))
+    """:data:`LOG_SCHEMA` (with the conversion columns, for a model with
+    conversions, and the per-position ``slate_*`` columns, for one with
+    slates) with recogym's JSON and the pandas metadata that gives
+    ``pd.read_parquet`` the dtypes of :meth:`Logs.to_pandas`."""
+    conversions = bool(description.get("env_args", {}).get("with_conversions", False))
+    schema = log_schema(conversions, slate_size_of(description.get("env_args", {})))
     return schema.with_metadata({METADATA_KEY: json.dumps(description, allow_nan=False),
-                                     b"pandas": _pandas_metadata()})
+                                 b"pandas": _pandas_metadata(conversions)})
 
 
-def _pandas_metadata() -> bytes:
+def _pandas_metadata(conversions: bool = False) -> bytes:
     """The pandas metadata of ``Logs.to_pandas()`` and its click probabilities:
-    nullable ``Int32``/``Int8`` ``v``, ``a`` and ``c`` rather than float64."""
-    frame = logs_from_rows([]).to_pandas()
-    frame["click_probability"] = np.empty(0, dtype=np.float64)
+    nullable ``Int32``/``Int8`` ``v``, ``a`` and ``c`` (and ``conversion``)
+    rather than float64."""
+    logs = logs_from_rows([])
+    if conversions:
+        logs = dataclasses.replace(logs, conversion=np.empty(0, dtype=np.int8),
+                                   conversion_probability=np.empty(0))
+    frame = logs.to_pandas()
+    frame.insert(7, "click_probability", np.empty(0, dtype=np.float64))   # after ps, as in the schema
     metadata: bytes = pa.Schema.from_pandas(frame, preserve_index=False).metadata[b"pandas"]
     return metadata
 

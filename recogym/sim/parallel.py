@@ -12,6 +12,8 @@ import collections
 import concurrent.futures
 import dataclasses
 import os
+import shutil
+import tempfile
 import threading
 import time
 import warnings
@@ -23,7 +25,7 @@ import numpy as np
 from .._progress import tqdm
 
 from .._checks import check_choice, check_count, check_executor, check_flag, check_positive_int, check_user_range
-from ..logs import SLATE_COLUMN_DTYPES, Logs, SlateColumns, with_slate
+from ..logs import COLUMN_DTYPES, Logs
 from ..model import Simulation, expected_events_per_user, transition_cdf
 from ..params import MODEL_IDS, OPTIONAL_ARGS, Configuration, defaults_for, resolve_env_args, slate_size_of
 from ..policies import LoggingPolicy
@@ -444,19 +446,84 @@ def simulate_parallel(
     job = SimulationJob.plan(env_args, num_users, model=model, num_organic_users=num_organic_users,
                              policy=policy, workers=workers, chunk_users=chunk_users, executor=executor,
                              progress=progress)
-    parts: dict[str, list[np.ndarray]] = {field.name: [] for field in dataclasses.fields(Logs)}
-    slates: list[SlateColumns] = []
+    if job.executor is None and job.workers > 1 and job.config.rng != "legacy":
+        return _simulate_through_files(job)
+    parts: dict[str, list[np.ndarray | None]] = {field.name: [] for field in dataclasses.fields(Logs)}
     for chunk in job.chunks():
         for name, column in parts.items():
             column.append(getattr(chunk, name))
-        if chunk.slate is not None:
-            slates.append(chunk.slate)
-    # One column at a time, so that only one column is ever held twice.
-    logs = Logs(**{name: np.concatenate(parts.pop(name)) for name in list(parts)})
-    if not slates:
-        return logs
-    return with_slate(logs, SlateColumns(**{name: np.concatenate([getattr(part, name) for part in slates])
-                                            for name in SLATE_COLUMN_DTYPES}))
+    # One column at a time, so that only one column is ever held twice; a
+    # column the logs do not have is None in every chunk.
+    columns = {}
+    for name in list(parts):
+        chunks = [column for column in parts.pop(name) if column is not None]
+        if chunks:
+            columns[name] = np.concatenate(chunks)
+    return Logs(**columns)
+
+
+#: Bytes a log row takes in memory, all columns together.
+_ROW_BYTES = sum(np.dtype(dtype).itemsize for dtype in COLUMN_DTYPES.values())
+
+#: Column name -> (dtype, shape) of one chunk's column file, or None for a
+#: column the logs do not have.
+ColumnFiles = dict[str, tuple[str, tuple[int, ...]] | None]
+
+
+def _simulate_through_files(job: SimulationJob) -> Logs:
+    """:func:`simulate_parallel` on its own pool: each worker writes its
+    chunk's columns to files in shared memory (``/dev/shm``, where it has room)
+    and returns only their shapes; this process reads each file straight into
+    its place in the result. Pickling the chunks back instead costs more than
+    the simulation itself (two workers ran at 0.5x one)."""
+    with tempfile.TemporaryDirectory(prefix="recogym-chunks-", dir=_spill_root(job)) as directory:
+        chunks = [(lo, files) for (lo, _), files in zip(job.bounds(), job.run(_write_chunk_files, directory))]
+        # One column at a time: each file is read into place, then removed.
+        columns = {field.name: _read_column(directory, chunks, field.name) for field in dataclasses.fields(Logs)}
+    return Logs(**{name: column for name, column in columns.items() if column is not None})
+
+
+def _read_column(directory: str, chunks: list[tuple[int, ColumnFiles]], name: str) -> np.ndarray | None:
+    """Column ``name`` of every chunk, in order, from its files (removed as
+    they are read); None for a column the logs do not have."""
+    described = [files[name] for _, files in chunks]
+    if described[0] is None:
+        return None
+    shapes = [shape for _, shape in filter(None, described)]
+    column = np.empty((sum(shape[0] for shape in shapes), *shapes[0][1:]), dtype=np.dtype(described[0][0]))
+    start = 0
+    for (lo, _), shape in zip(chunks, shapes):
+        path = os.path.join(directory, f"{lo}.{name}")
+        with open(path, "rb") as file:
+            file.readinto(column[start:start + shape[0]].data.cast("B"))
+        os.remove(path)
+        start += shape[0]
+    return column
+
+
+def _spill_root(job: SimulationJob) -> str | None:
+    """``/dev/shm`` if it has room for twice the job's expected logs, else
+    the default temporary directory (``None``)."""
+    events_per_user, _ = expected_events_per_user(transition_cdf(job.config))
+    expected = (job.num_users + job.num_organic_users) * events_per_user * _ROW_BYTES
+    root = "/dev/shm"
+    if os.path.isdir(root) and os.access(root, os.W_OK) and shutil.disk_usage(root).free > 2 * expected:
+        return root
+    return None
+
+
+def _write_chunk_files(logs: Logs, lo: int, hi: int, directory: str) -> ColumnFiles:
+    """The task of :func:`_simulate_through_files`: the chunk's columns as raw
+    files ``<lo>.<column>`` in ``directory``, and their dtypes and shapes."""
+    files: ColumnFiles = {}
+    for field in dataclasses.fields(logs):
+        if getattr(logs, field.name) is None:
+            files[field.name] = None
+            continue
+        column = np.ascontiguousarray(getattr(logs, field.name))
+        column.tofile(os.path.join(directory, f"{lo}.{field.name}"))
+        files[field.name] = (column.dtype.str, column.shape)
+    return files
 
 
 def _simulate(engine: Any, lo: int, hi: int, organic_end: int, policy: LoggingPolicy) -> Logs:

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _core
 from .._checks import check_probability_vector
-from ..logs import COLUMN_DTYPES, SLATE_COLUMN_DTYPES, Logs, SlateColumns, with_slate
+from ..logs import COLUMN_DTYPES, CONVERSION_DTYPES, SLATE_COLUMN_DTYPES, Logs
 from ..model import Simulation, expected_events_per_user
 from ..policies import LoggingPolicy, UserPopularity, UserPopularityRanking
 
@@ -118,17 +118,22 @@ def simulate_logs(
     logits = np.empty((slots, P) if lockstep else (0, 0))
     end_user = first_user + num_organic_users + num_users
     organic_end = first_user + num_organic_users
-    columns = _empty_columns(_expected_rows(engine, num_users, num_organic_users, slots), k)
+    conversions = bool(engine.params["conversions"])
+    columns = _empty_columns(_expected_rows(engine, num_users, num_organic_users, slots), conversions, k)
+    # The kernel's conversion columns, empty without conversions.
+    no_conversions = {name: np.empty(0, dtype=dtype) for name, dtype in CONVERSION_DTYPES.items()}
     filled = 0
     next_user = first_user
     while True:
         if len(columns["t"]) - filled < max(slots, 1):
-            columns = _grown(columns, filled, k)
+            columns = _grown(columns, filled, conversions, k)
         stop = min(len(columns["t"]), filled + _CHUNK_ROWS)
         before = next_user
         rows, next_user = engine.simulate_logs(
             next_user, end_user, organic_end, rule.kind, rule.cdf, rule.probabilities, rule.epsilon,
-            policy_counts, lockstep, logits, *(columns[name][filled:stop] for name in COLUMN_DTYPES),
+            policy_counts, lockstep, logits,
+            *(column[filled:stop] for column in (*(columns[name] for name in COLUMN_DTYPES),
+                                                 *(columns.get(name, empty) for name, empty in no_conversions.items()))),
             **{f"slate_{name}": columns[f"slate_{name}"][filled:stop] for name in SLATE_COLUMN_DTYPES
                if k > 1})
         filled += rows
@@ -136,9 +141,7 @@ def simulate_logs(
             progress.update(next_user - before)
         if _all_done(engine, next_user, end_user):
             break
-    slate = (SlateColumns(**{name: columns[f"slate_{name}"][:filled] for name in SLATE_COLUMN_DTYPES})
-             if k > 1 else None)
-    logs = with_slate(Logs(**{name: columns[name][:filled] for name in COLUMN_DTYPES}), slate)
+    logs = Logs(**{name: column[:filled] for name, column in columns.items()})
     if lockstep:
         logs = logs.take(np.argsort(logs.u, kind="stable"))
     return logs
@@ -148,8 +151,9 @@ def _all_done(engine: _core.Engine, next_user: int, end_user: int) -> bool:
     return next_user >= end_user and bool((engine.state["markov_state"] == _core.EMPTY_SLOT).all())
 
 
-def _empty_columns(rows: int, slate_size: int = 1) -> dict[str, np.ndarray]:
-    columns = {name: np.empty(rows, dtype=dtype) for name, dtype in COLUMN_DTYPES.items()}
+def _empty_columns(rows: int, conversions: bool, slate_size: int = 1) -> dict[str, np.ndarray]:
+    dtypes = {**COLUMN_DTYPES, **CONVERSION_DTYPES} if conversions else COLUMN_DTYPES
+    columns = {name: np.empty(rows, dtype=dtype) for name, dtype in dtypes.items()}
     if slate_size > 1:
         columns.update({f"slate_{name}": np.empty((rows, slate_size), dtype=dtype)
                         for name, dtype in SLATE_COLUMN_DTYPES.items()})
@@ -162,8 +166,9 @@ def _expected_rows(engine: _core.Engine, num_users: int, num_organic_users: int,
     return int(min(1.25 * expected, _MAX_INITIAL_ROWS)) + 1024 + slots
 
 
-def _grown(columns: dict[str, np.ndarray], filled: int, slate_size: int = 1) -> dict[str, np.ndarray]:
-    bigger = _empty_columns(len(columns["t"]) * 3 // 2 + 1024, slate_size)
+def _grown(columns: dict[str, np.ndarray], filled: int, conversions: bool,
+           slate_size: int = 1) -> dict[str, np.ndarray]:
+    bigger = _empty_columns(len(columns["t"]) * 3 // 2 + 1024, conversions, slate_size)
     for name, column in columns.items():
         bigger[name][:filled] = column[:filled]
     return bigger

@@ -69,6 +69,8 @@ class Slots:
         self.last_view: np.ndarray = state["last_view"]
         self.view_counts: np.ndarray = state["view_counts"]
         self.steps: np.ndarray = state["steps"]
+        #: Whether the model draws conversions after clicks (env arg ``with_conversions``).
+        self.conversions = bool(self.engine.params["conversions"])
 
     # -- many slots ------------------------------------------------------
 
@@ -109,6 +111,13 @@ class Slots:
         clicks, click_probability, attraction = self.engine.slate_outcomes()
         return SlateOutcomes(clicked[:n].copy(), probability[:n].copy(), clicks[:n].copy(),
                              click_probability[:n].copy(), attraction[:n].copy())
+
+    def last_conversions(self, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """With conversions, the conversions (int8, 0 without a click) and
+        the probabilities that a click converts of the last step's first
+        ``count`` commands (meaningful at the recommendations)."""
+        conversions, probabilities = self.engine.conversion_outcomes()
+        return conversions[:count].copy(), probabilities[:count].copy()
 
     def finished(self, slots: np.ndarray) -> np.ndarray:
         """The slots of ``slots`` whose user has left."""
@@ -170,6 +179,19 @@ class Slots:
     def click_probability(self, slot: int, action: int) -> float:
         """The true probability that the user in ``slot`` clicks ``action`` now."""
         return float(self.engine.click_probability(slot, action))
+
+    def last_conversion(self) -> tuple[int, float]:
+        """With conversions, the conversion of the last one-slot
+        recommendation and the probability that its click converts."""
+        conversion, probability = self.engine.conversion_of(0)
+        return conversion, probability
+
+    def conversion_probability(self, slot: int, action: int) -> float:
+        """The true probability that a click of the user in ``slot`` on
+        ``action`` now would convert (a model with conversions only)."""
+        if not self.conversions:
+            raise ValueError("this model has no conversions: set env arg 'with_conversions' to True")
+        return float(self.engine.conversion_probability(slot, action))
 
     def uniform_action(self, slot: int) -> int:
         """The uniform logging policy's draw, from the user's own stream."""

@@ -54,7 +54,7 @@ def shuffled_users(logs, seed=0):
     stay in time order), as logs concatenated from several sources are."""
     users = np.unique(logs.u)
     order = np.concatenate([np.flatnonzero(logs.u == user) for user in np.random.default_rng(seed).permutation(users)])
-    return Logs(**{name: getattr(logs, name)[order] for name in Logs.__dataclass_fields__})
+    return Logs(**{name: column[order] for name, column in logs.columns().items()})
 
 
 @pytest.mark.parametrize("dense", [True, False])
@@ -126,7 +126,7 @@ def test_weighted_view_counts_of_one_user():
 
 
 def test_weights_need_view_times_and_one_weight_per_age(logs):
-    no_times = Logs(**{**{name: getattr(logs, name) for name in Logs.__dataclass_fields__},
+    no_times = Logs(**{**logs.columns(),
                        "t": np.full(len(logs), np.nan)})
     with pytest.raises(ValueError, match="weight_history_function"):
         impression_features(no_times, 10, weight_history_function=halve_every_three)

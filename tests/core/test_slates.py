@@ -18,6 +18,9 @@ CASES = [
     ("reco-gym-v1", {"slate_size": 3, "num_products": 300, "K": 7}),
     ("reco-gym-v0", {"slate_size": 3}),
     ("reco-gym-v0", {"slate_size": 4, "num_products": 20, "num_clusters": 4, "click_model": "cascade"}),
+    # Post-click landing: the session after a click starts at the top-most clicked product.
+    ("reco-gym-v1", {"slate_size": 3, "organic_after_click": "clicked", "examination": [1, 1, 1]}),
+    ("reco-gym-v0", {"slate_size": 3, "organic_after_click": "clicked", "click_model": "cascade"}),
 ]
 
 
@@ -196,3 +199,18 @@ def test_slate_logs_do_not_depend_on_workers(workers):
     for name in SLATE_COLUMN_DTYPES:
         np.testing.assert_array_equal(getattr(whole.slate, name), getattr(parts.slate, name), err_msg=name)
     np.testing.assert_array_equal(whole.t, parts.t)
+
+
+def test_landing_follows_the_top_most_click(make_env):
+    logs = make_env(slate_size=3, organic_after_click="clicked", examination=[1, 1, 1], random_seed=3).simulate(200)
+    rows = np.flatnonzero(logs.impressions & (logs.c == 1))
+    assert len(rows) > 20
+    for row in rows:
+        if row + 1 < len(logs) and logs.u[row + 1] == logs.u[row]:
+            first = int(np.argmax(logs.slate.c[row]))
+            assert logs.z[row + 1] == 0 and logs.v[row + 1] == logs.slate.a[row, first]
+
+
+def test_slates_refuse_conversions(make_env):
+    with pytest.raises(ValueError, match="with_conversions.*slates"):
+        make_env(slate_size=2, with_conversions=True)

@@ -264,7 +264,7 @@ def test_users_may_be_interleaved_in_the_logs():
     truth are aligned with each impression wherever it sits in the logs."""
     env, logs = simulated(8, policy=SKEWED)
     order = np.lexsort((logs.u, logs.t))
-    interleaved = Logs(**{field.name: getattr(logs, field.name)[order] for field in dataclasses.fields(Logs)})
+    interleaved = Logs(**{name: column[order] for name, column in logs.columns().items()})
     assert not np.all(np.diff(interleaved.u) >= 0)
     expected = evaluate_policy(logs, ViewProportional(), env=env)
     got = evaluate_policy(interleaved, ViewProportional(), env=env)
@@ -292,7 +292,7 @@ def test_the_target_sees_what_each_user_had_shown_before_each_impression():
     are interleaved."""
     _, logs = simulated(13, users=30, policy=SKEWED)
     order = np.lexsort((logs.u, logs.t))
-    logs = Logs(**{field.name: getattr(logs, field.name)[order] for field in dataclasses.fields(Logs)})
+    logs = Logs(**{name: column[order] for name, column in logs.columns().items()})
     views, last_view, steps, seen = {}, {}, {}, []
     for u, z, v in zip(logs.u.tolist(), logs.z.tolist(), logs.v.tolist()):
         if z == 0:
@@ -392,7 +392,7 @@ def test_bad_logs_are_named(small):
     with pytest.raises(ValueError, match=r"logs\.[va] holds products outside"):
         evaluate_policy(logs, RandomAgent({"num_products": 5, "random_seed": 0}))
     organic = logs.z == 0
-    only_views = Logs(**{field.name: getattr(logs, field.name)[organic] for field in dataclasses.fields(Logs)})
+    only_views = Logs(**{name: column[organic] for name, column in logs.columns().items()})
     with pytest.raises(ValueError, match="no impression"):
         evaluate_policy(only_views, RandomAgent())
     with pytest.raises(TypeError, match="logs must be"):

@@ -120,7 +120,7 @@ def shuffle_users(logs, seed):
         rows = np.flatnonzero(logs.u == user)
         rank[rows] = np.sort(keys[rows])
     order = np.argsort(rank, kind="stable")
-    return Logs(**{name: getattr(logs, name)[order] for name in Logs.__dataclass_fields__}), order
+    return Logs(**{name: column[order] for name, column in logs.columns().items()}), order
 
 
 @pytest.fixture
@@ -228,7 +228,7 @@ def test_num_products_is_inferred_or_checked(logs):
 
 
 def test_propensities_must_be_positive(logs):
-    bad = Logs(**{name: getattr(logs, name).copy() for name in Logs.__dataclass_fields__})
+    bad = Logs(**{name: column.copy() for name, column in logs.columns().items()})
     bad.ps[np.flatnonzero(bad.z == 1)[3]] = 0.0
     with pytest.raises(ValueError, match="ps"):
         to_obp(bad, 12)

@@ -54,6 +54,32 @@ def test_large_catalogues_split_too(make_env):
     assert_same_logs(got, expected)
 
 
+@pytest.mark.parametrize("room", [True, False], ids=["/dev/shm", "no room there: the temporary directory"])
+def test_own_pool_hands_chunks_back_through_files_it_removes(make_env, monkeypatch, tmp_path, room):
+    """Workers of simulate_parallel's own pool write their chunks to files,
+    in /dev/shm when it has room; none is left once the logs are read."""
+    import recogym.sim.parallel as parallel
+
+    spill_roots, directories = [], []
+    real_root, real_directory = parallel._spill_root, parallel.tempfile.TemporaryDirectory
+    if not room:
+        monkeypatch.setattr(parallel.shutil, "disk_usage", lambda path: type("Usage", (), {"free": 0})())
+    monkeypatch.setattr(parallel.tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(parallel, "_spill_root", lambda job: spill_roots.append(real_root(job)) or spill_roots[-1])
+
+    def directory(**options):
+        directories.append(real_directory(**options))
+        return directories[-1]
+
+    monkeypatch.setattr(parallel.tempfile, "TemporaryDirectory", directory)
+    got = in_parallel(workers=2, chunk_users=7)
+    assert_same_logs(got, one_call(make_env))
+    expected_root = "/dev/shm" if room and parallel.os.path.isdir("/dev/shm") else None
+    assert spill_roots == [expected_root]
+    assert [parallel.os.path.dirname(made.name) for made in directories] == [expected_root or str(tmp_path)]
+    assert not parallel.os.path.exists(directories[0].name)
+
+
 def test_no_users_gives_empty_typed_logs(make_env):
     got = simulate_parallel({}, 0, workers=2)
     assert len(got) == 0
