@@ -142,3 +142,47 @@ def test_post_click_features_step_loop(throughput, feature):
     steps = throughput("post-click steps P=10", f"env.step loop, {feature}", lambda: step_loop(env, 2000),
                        lambda n: n, reference=feature == "plain model")
     assert steps > 100_000
+
+
+SLATES = {
+    "plain model": {},
+    "slate_size=3 pbm": {"slate_size": 3},
+    "slate_size=5 pbm": {"slate_size": 5},
+    "slate_size=5 cascade": {"slate_size": 5, "click_model": "cascade"},
+}
+
+
+@pytest.mark.parametrize("num_products", [10, 1000])
+@pytest.mark.parametrize("feature", list(SLATES))
+def test_slates_simulate(throughput, num_products, feature):
+    """The cost of slates in the log driver (a uniform slate per impression,
+    its propensities and per-position clicks), in rows per second, against
+    the plain model (the reference) on the same users."""
+    env = env_for(num_products=num_products, **SLATES[feature])
+    logs = throughput(f"slate logs P={num_products}", f"simulate, {feature}",
+                      lambda: env.simulate(USERS[num_products]), len, reference=feature == "plain model")
+    assert len(logs) > 50 * USERS[num_products]
+    assert (logs.slate is None) == (feature == "plain model")
+
+
+def slate_step_loop(env, users, slate):
+    steps = 0
+    for _ in range(users):
+        env.reset()
+        _, _, done, _ = env.step(None)
+        while not done:
+            _, _, done, _ = env.step(slate)
+            steps += 1
+    return steps
+
+
+@pytest.mark.parametrize("feature", list(SLATES))
+def test_slates_step_loop(throughput, feature):
+    """The same in the stepping driver: the classic env's step loop with a
+    fixed slate (checked at every step), against ``env.step(3)``."""
+    env = env_for(**SLATES[feature])
+    k = SLATES[feature].get("slate_size", 1)
+    action = 3 if k == 1 else [3, 1, 4, 0, 2][:k]
+    steps = throughput("slate steps P=10", f"env.step loop, {feature}", lambda: slate_step_loop(env, 2000, action),
+                       lambda n: n, reference=feature == "plain model")
+    assert steps > 100_000

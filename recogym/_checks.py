@@ -213,6 +213,10 @@ def check_actions(name: str, actions: Any, length: int, num_products: int) -> np
 def check_slate(name: str, slate: Any, slate_size: int, num_products: int) -> np.ndarray:
     """``slate`` as a contiguous int64 array of ``slate_size`` distinct
     products in ``[0, num_products)``: a ranking, top first."""
+    if type(slate) in (list, tuple) and len(slate) == slate_size and all(
+            type(product) is int and 0 <= product < num_products for product in slate) and len(
+            set(slate)) == slate_size:   # the common case, first
+        return np.array(slate, dtype=np.int64)
     rows = check_slate_actions(name, np.asarray(slate)[np.newaxis] if np.ndim(slate) == 1 else slate, 1,
                                slate_size, num_products, one=True)
     first: np.ndarray = rows[0]

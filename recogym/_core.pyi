@@ -44,6 +44,11 @@ class Engine:
     def step_slates(
         self, slots: npt.NDArray[np.int64], slates: npt.NDArray[np.int64], record_views: bool
     ) -> None: ...
+    def step_slate_one(
+        self, slot: int, slate: npt.NDArray[np.int64], record_views: bool
+    ) -> tuple[
+        int, float, npt.NDArray[np.int8], npt.NDArray[np.float64], npt.NDArray[np.float64], int
+    ]: ...
     def slate_outcomes(
         self,
     ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...

@@ -180,6 +180,7 @@ cdef class Engine:
     cdef double[:, ::1] slate_click_probabilities
     cdef double[:, ::1] slate_attraction
     cdef int64_t[::1] slate_taken
+    cdef object slate_arrays
     cdef int64_t[::1] slate_ranking
 
     def __init__(self, dict params, dict state):
@@ -252,6 +253,8 @@ cdef class Engine:
         self.slate_click_probabilities = np.zeros((self.num_slots, self.slate_size), dtype=np.float64)
         self.slate_attraction = np.zeros((self.num_slots, self.slate_size), dtype=np.float64)
         self.slate_taken = np.zeros(self.slate_size, dtype=np.int64)
+        self.slate_arrays = (np.asarray(self.slate_clicks), np.asarray(self.slate_click_probabilities),
+                             np.asarray(self.slate_attraction))
         self.slate_ranking = np.zeros(self.slate_size, dtype=np.int64)
 
     def __reduce__(self):
@@ -395,6 +398,31 @@ cdef class Engine:
                 self.run_slate(i, slots[i], &slates[i, 0], record_views, &s, timing, &g)
         self.raise_callback_error()
 
+    def step_slate_one(self, Py_ssize_t slot, const int64_t[::1] slate, bint record_views):
+        """:meth:`step_slates` for one slot, without the slot array: the
+        classic and Gymnasium envs' batch of one.
+
+        Returns ``(number_of_clicks, click_probability, clicks,
+        position_click_probability, product_click_probability, markov_state)``,
+        the per-position values as new arrays.
+        """
+        cdef Generators g
+        cdef Stream s, clock
+        cdef Stream *timing
+        cdef Py_ssize_t j
+        cdef int count = 0
+        self.fetch_generators(&g)
+        self.recorded = 0
+        with nogil:
+            timing = self.timing_stream(&s, &clock, &g)
+            self.run_slate(0, slot, &slate[0], record_views, &s, timing, &g)
+        self.raise_callback_error()
+        for j in range(self.slate_size):
+            count += self.slate_clicks[0, j]
+        clicks, probabilities, attraction = self.slate_arrays
+        return (count, self.click_probabilities[0], clicks[0].copy(), probabilities[0].copy(),
+                attraction[0].copy(), self.markov_state[slot])
+
     cdef int run_slate(self, Py_ssize_t i, Py_ssize_t slot, const int64_t *slate, bint record_views, Stream *s,
                        Stream *timing, Generators *g) except -1 nogil:
         self.open_stream(slot, s, g)
@@ -412,8 +440,7 @@ cdef class Engine:
         """Per position, the clicks (int8), true click probabilities and the
         products' click probabilities of the last :meth:`step_slates`, by
         command position: arrays the next step reuses."""
-        return (np.asarray(self.slate_clicks), np.asarray(self.slate_click_probabilities),
-                np.asarray(self.slate_attraction))
+        return self.slate_arrays
 
     cdef int run_command(self, Py_ssize_t i, Py_ssize_t slot, int64_t command, uint64_t *next_user,
                          uint64_t end_user, bint replace_leavers, bint record_views, Stream *s, Stream *timing,

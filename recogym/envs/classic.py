@@ -22,7 +22,7 @@ from ..policies import LoggingPolicy
 from ..session import Action, OrganicSessions, Session, SlateAction, as_action, as_slate_action
 from ..time_generators import DefaultTimeGenerator, NormalTimeGenerator
 from ..sim.simulate import kernel_policy, log_engine, simulate_logs, uses_lockstep
-from ..sim.slots import SlateOutcomes, Slots
+from ..sim.slots import SlateOutcome, Slots
 
 __all__ = ["RecoEnv", "RecoEnv0", "RecoEnv1", "make", "ENV_IDS", "MAX_USER_ID", "AbstractEnv", "env_args",
            "env_0_args", "env_1_args", "organic", "bandit", "stop"]
@@ -306,8 +306,9 @@ class RecoEnv:
         """Show the ranking ``action``; the reward is its number of clicks."""
         slate = check_slate("action", action["a"] if isinstance(action, (dict, SlateAction)) else action,
                             self.slate_size, self.num_products)
-        outcome, self._done = self._slots.recommend_slate_one(0, slate)
-        return int(outcome.clicks[0].sum()), slate_info(outcome, 0)
+        outcome = self._slots.recommend_slate_one(0, slate)
+        self._done = outcome.left
+        return outcome.clicks, slate_info(outcome)
 
     def _step_after_done(self, action: int | None) -> tuple[Session, int | None, bool, dict[str, Any]]:
         # The notebook's online loop sets done = None after step(None), so it
@@ -650,14 +651,14 @@ class RecoEnv0(RecoEnv):
         return np.full(self.simulation.num_products, 1.0 / self.simulation.num_products)
 
 
-def slate_info(outcome: SlateOutcomes, row: int) -> dict[str, Any]:
+def slate_info(outcome: SlateOutcome) -> dict[str, Any]:
     """The ``info`` of a slate step: per position the clicks
     (``slate_clicks``), their true probabilities (``slate_click_probability``)
     and the products' click probabilities (``product_click_probability``), and
     the probability of any click (``click_probability``)."""
-    return {"slate_clicks": outcome.clicks[row], "slate_click_probability": outcome.position_click_probability[row],
-            "product_click_probability": outcome.product_click_probability[row],
-            "click_probability": float(outcome.click_probability[row])}
+    return {"slate_clicks": outcome.position_clicks, "slate_click_probability": outcome.position_click_probability,
+            "product_click_probability": outcome.product_click_probability,
+            "click_probability": outcome.click_probability}
 
 
 def make(env_id: str) -> RecoEnv:

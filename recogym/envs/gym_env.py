@@ -258,15 +258,15 @@ class RecoGymEnv(gymnasium.Env[np.ndarray, np.int64]):
 
     def _step_slate(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         slate = check_slate("action", action, self.slate_size, self.num_products)
-        outcome, self._terminated = self._slots.recommend_slate_one(0, slate)
-        clicks = outcome.clicks[0]
+        outcome = self._slots.recommend_slate_one(0, slate)
+        self._terminated = outcome.left
         views = self._views()
         self._last_line = (f"user {self._user_id} | views {views} | slate {slate.tolist()} | clicks "
-                           f"{clicks.tolist()} | p(click) {outcome.click_probability[0]:.4f}"
+                           f"{outcome.position_clicks.tolist()} | p(click) {outcome.click_probability:.4f}"
                            + (" | left" if self._terminated else ""))
-        info = self._info(views, float(outcome.click_probability[0]), None)
-        info.update(slate_clicks=clicks, slate_click_probability=outcome.position_click_probability[0])
-        return self._view_counts(views), float(clicks.sum()), self._terminated, False, info
+        info = self._info(views, outcome.click_probability, None)
+        info.update(slate_clicks=outcome.position_clicks, slate_click_probability=outcome.position_click_probability)
+        return self._view_counts(views), float(outcome.clicks), self._terminated, False, info
 
     def render(self) -> str | None:
         """The last step as one text line (``render_mode='ansi'``). Without a

@@ -14,9 +14,26 @@ from .. import _core
 from .._checks import USER_ID_LIMIT
 from ..model import Simulation
 
-__all__ = ["Slots", "RecordedViews", "SlateOutcomes"]
+__all__ = ["Slots", "RecordedViews", "SlateOutcomes", "SlateOutcome"]
 
 RecordedViews = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+class SlateOutcome(NamedTuple):
+    """What one user did with one slate."""
+
+    #: The number of positions clicked.
+    clicks: int
+    #: The true probability of any click.
+    click_probability: float
+    #: int8 (k,): the clicks per position.
+    position_clicks: np.ndarray
+    #: float64 (k,): the true probability of a click at each position.
+    position_click_probability: np.ndarray
+    #: float64 (k,): each product's click probability for the user.
+    product_click_probability: np.ndarray
+    #: Whether the user left.
+    left: bool
 
 
 class SlateOutcomes(NamedTuple):
@@ -152,11 +169,12 @@ class Slots:
         _, click, probability, state = self.engine.step_one(slot, action, 0, 0, False, self.record_views)
         return click, probability, state == _core.STOP_STATE
 
-    def recommend_slate_one(self, slot: int, slate: np.ndarray) -> tuple[SlateOutcomes, bool]:
-        """Show the ranking ``slate`` to the user in ``slot``: its outcome (one
-        row) and whether the user left."""
-        outcome = self.recommend_slates(np.array([slot], dtype=np.int64), slate.reshape(1, -1))
-        return outcome, bool(self.markov_state[slot] == _core.STOP_STATE)
+    def recommend_slate_one(self, slot: int, slate: np.ndarray) -> SlateOutcome:
+        """Show the ranking ``slate`` to the user in ``slot``: the outcome,
+        and whether the user left."""
+        count, probability, clicks, click_probability, attraction, state = self.engine.step_slate_one(
+            slot, slate, self.record_views)
+        return SlateOutcome(count, probability, clicks, click_probability, attraction, state == _core.STOP_STATE)
 
     def uniform_slate(self, slot: int) -> np.ndarray:
         """The uniform slate logging policy's draw, from the user's own stream."""
