@@ -102,7 +102,7 @@ def make_agent(name: str, env_args: Mapping[str, Any]) -> Any:
     ValueError
         If ``name`` is unknown.
     """
-    return registry.make_agent(name, env_args["num_products"])
+    return registry.make_agent(name, env_args["num_products"], int(env_args.get("slate_size") or 1))
 
 
 def parse_setting(text: str) -> tuple[str, Any]:
@@ -467,12 +467,17 @@ def _run(arguments: argparse.Namespace) -> None:
     env = _make_env(arguments.env, env_args)
     rows = []
     for name in tqdm(arguments.agents, desc="Agents", disable=None, leave=False):
-        result = test_agent(copy.deepcopy(env), make_agent(name, {"num_products": env.num_products}),
+        # An env with slates (--set slate_size=k) is served rankings of k products.
+        result = test_agent(copy.deepcopy(env), make_agent(name, {"num_products": env.num_products,
+                                                                  "slate_size": env.slate_size}),
                             arguments.offline_users, arguments.online_users, metric=arguments.metric)
         row = {"agent": name, "median": result[0], "q0.025": result[1], "q0.975": result[2],
                "clicks": result.clicks, "impressions": result.impressions, "seconds": result.seconds}
         if result.conversions is not None:
             row["conversions"] = result.conversions
+        if result.clicks_per_position is not None:
+            row["clicks_per_impression"] = result.clicks_per_impression
+            row.update({f"clicks@{j + 1}": count for j, count in enumerate(result.clicks_per_position)})
         rows.append(row)
     table = pd.DataFrame(rows)
     config = {"command": "run", "env": arguments.env, "env_args": env_args,

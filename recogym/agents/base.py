@@ -265,12 +265,21 @@ class BatchAgent(Agent):
         order: np.ndarray = np.argsort(-scores, axis=1, kind="stable")[:, :self.slate_size]
         return order
 
+    def slate_propensities(self, slates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The probabilities of :meth:`rank`'s ``slates`` (B, k): the slate's,
+        per position and per prefix (:class:`~recogym.session.SlateAction`'s
+        ``ps``, ``pscore_item_position`` and ``pscore_cascade``). A ranking
+        by scores is deterministic: all 1."""
+        ones = np.ones(slates.shape)
+        return ones[:, -1].copy(), ones, ones.copy()
+
     def act_batch(self, batch: UserBatch) -> tuple[np.ndarray, np.ndarray]:
         """Products for every user of ``batch`` and their propensities; with
-        ``slate_size`` k > 1, (B, k) rankings (:meth:`rank`, deterministic:
-        propensity 1)."""
+        ``slate_size`` k > 1, (B, k) rankings (:meth:`rank`) and their
+        probabilities (:meth:`slate_propensities`)."""
         if self.slate_size > 1:
-            return self.rank(batch), np.ones(len(batch.user_ids))
+            slates = self.rank(batch)
+            return slates, self.slate_propensities(slates)[0]
         self.fit_pending()
         probabilities = self.checked_policy(batch)
         actions = self.draw(batch, probabilities)
@@ -300,8 +309,9 @@ class BatchAgent(Agent):
                           np.array([self._user_id]), np.array([self._user_step]))
         if self.slate_size > 1:
             self._user_step += 1
-            ones = np.ones(self.slate_size)
-            return SlateAction(self.rank(batch)[0], 1.0, ones, ones, **context_of(observation))
+            slates = self.rank(batch)
+            ps, item_position, cascade = self.slate_propensities(slates)
+            return SlateAction(slates[0], ps[0], item_position[0], cascade[0], **context_of(observation))
         probabilities = self.checked_policy(batch)
         action = int(self.draw(batch, probabilities)[0])
         self._user_step += 1
@@ -359,6 +369,23 @@ def serves_batches(agent: Any) -> bool:
     if not callable(getattr(agent, "act_batch", None)):
         return False
     return agent.batch_acts_like_act() if isinstance(agent, BatchAgent) else True
+
+
+def ranking_for(agent: Any, slate_size: int) -> Any:
+    """``agent`` made to rank ``slate_size`` products: a :class:`BatchAgent`
+    built for one product gets that ``slate_size`` (in place); any other
+    agent is returned as it is, to return slates itself.
+
+    Raises
+    ------
+    ValueError
+        If ``slate_size`` exceeds the agent's ``num_products``.
+    """
+    if isinstance(agent, BatchAgent) and agent.slate_size != slate_size:
+        if slate_size > agent.num_products:
+            raise ValueError(f"slate_size must be in [1, num_products = {agent.num_products}], got {slate_size}")
+        agent.slate_size = slate_size
+    return agent
 
 
 def use_legacy_draws(agent: Any) -> None:

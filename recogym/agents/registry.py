@@ -28,24 +28,28 @@ class AgentEntry:
     extra : str or None
         The extra it needs (``'sklearn'``, ``'torch'``), if any.
     build : callable
-        The agent for a number of products.
+        The agent for a number of products (and a slate size: it then ranks).
+    ranks : bool
+        Whether it can serve slates (env arg ``slate_size`` > 1).
     """
 
     name: str
     title: str
     extra: str | None
-    build: Callable[[int], Any]
+    build: Callable[..., Any]
+    ranks: bool = True
 
     def available(self) -> bool:
         """Whether the extra it needs is installed."""
         return self.extra is None or importlib.util.find_spec(self.extra) is not None
 
 
-def _built(class_name: str, args_name: str) -> Callable[[int], Any]:
-    def build(num_products: int) -> Any:
+def _built(class_name: str, args_name: str) -> Callable[..., Any]:
+    def build(num_products: int, slate_size: int = 1) -> Any:
         from .. import agents
 
-        return getattr(agents, class_name)({**getattr(agents, args_name), "num_products": num_products})
+        slates = {"slate_size": slate_size} if slate_size > 1 else {}
+        return getattr(agents, class_name)({**getattr(agents, args_name), "num_products": num_products, **slates})
 
     return build
 
@@ -63,7 +67,7 @@ _ENTRIES = [
     AgentEntry("organic-user-count", "OrganicUserEventCounterAgent", None,
                _built("OrganicUserEventCounterAgent", "organic_user_count_args")),
     AgentEntry("bandit-count", "BanditCount", None, _built("BanditCount", "bandit_count_args")),
-    AgentEntry("epsilon-greedy", "EpsilonGreedy(BanditCount)", None, _epsilon_greedy),
+    AgentEntry("epsilon-greedy", "EpsilonGreedy(BanditCount)", None, _epsilon_greedy, ranks=False),
     AgentEntry("logreg-ips", "LogregMulticlassIpsAgent", "sklearn",
                _built("LogregMulticlassIpsAgent", "logreg_multiclass_ips_args")),
     AgentEntry("logreg-poly", "LogregPolyAgent", "sklearn", _built("LogregPolyAgent", "logreg_poly_args")),
@@ -76,20 +80,28 @@ _ENTRIES = [
 AGENTS: dict[str, AgentEntry] = {entry.name: entry for entry in _ENTRIES}
 
 
-def make_agent(name: str, num_products: int) -> Any:
+def make_agent(name: str, num_products: int, slate_size: int = 1) -> Any:
     """The built-in agent called ``name`` (see :data:`AGENTS`) for
-    ``num_products`` products.
+    ``num_products`` products; with ``slate_size`` k > 1, ranking k of them.
 
     Raises
     ------
     ValueError
-        If ``name`` is unknown, with the closest names.
+        If ``name`` is unknown, with the closest names, or cannot rank and
+        ``slate_size`` is above 1.
     """
     if name not in AGENTS:
         nearest = difflib.get_close_matches(str(name), AGENTS, n=1)
         hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
         raise ValueError(f"unknown agent {name!r}{hint} Choose from {', '.join(AGENTS)}")
-    return AGENTS[name].build(num_products)
+    entry = AGENTS[name]
+    if slate_size == 1:
+        return entry.build(num_products)
+    if not entry.ranks:
+        rankers = ", ".join(other.name for other in AGENTS.values() if other.ranks)
+        raise ValueError(f"agent {name!r} recommends one product and cannot rank slates (slate_size = "
+                         f"{slate_size}); agents that rank: {rankers}")
+    return entry.build(num_products, slate_size)
 
 
 def available_agents() -> list[AgentEntry]:

@@ -334,6 +334,11 @@ def _run_cell(model: str, config: Configuration, agent: AgentSpec, n_offline: in
         env = make(model)
         env.init_gym(config)
         built = agent[0](agent[1]) if _is_class_and_args(agent) else copy.deepcopy(agent)
+        if env.slate_size > 1:
+            # A grid over slate_size: each cell's agent ranks for its env.
+            from ..agents.base import ranking_for
+
+            built = ranking_for(built, env.slate_size)
         result = test_agent(env, built, n_offline, online_users)
     except Exception:
         return _failure(traceback.format_exc(), time.perf_counter() - start)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..logs import Logs
-from ..model import Simulation
+from ..model import Simulation, examination_probabilities
 from .slots import Slots
 
-__all__ = ["expected_rewards", "latent_click_curve"]
+__all__ = ["expected_rewards", "latent_click_curve", "expected_slate_rewards", "slate_click_probabilities"]
 
 
 def latent_click_curve(x: np.ndarray) -> np.ndarray:
@@ -95,3 +95,80 @@ def _check_session(slots: Slots, user: int, views: np.ndarray, organic: np.ndarr
 def _replay_error(user: int, what: str) -> ValueError:
     return ValueError(f"user {user}'s {what} differ from the logs when replayed in this env: were the logs "
                       "simulated by it (same args, seed and epoch) with one of simulate()'s logging policies?")
+
+
+def expected_slate_rewards(simulation: Simulation, logs: Logs) -> np.ndarray:
+    """The click probability of every product at each impression of slate
+    logs (env arg ``slate_size`` k > 1) under uniform slates (``simulate``'s
+    ``policy=None``), ``(impressions, num_products)``, in the logs' order:
+    the truth of any target slate policy on the logged users
+    (:func:`slate_click_probabilities` turns a target's slates into clicks
+    per position).
+
+    Each user is replayed in one slot, their logging draws, slates, clicks
+    and views checked against the logs as it goes.
+
+    Raises
+    ------
+    ValueError
+        For logs without slates, ``rng='legacy'``, or logs that were not
+        simulated by ``simulation`` under uniform slates.
+    """
+    slate = logs.slate
+    if slate is None:
+        raise ValueError("expected_slate_rewards replays slate logs (env arg slate_size > 1); these have none")
+    if simulation.legacy:
+        raise ValueError("expected rewards replay each user's own stream: they need rng='default'")
+    slots = Slots(simulation, 1, record_views=True)
+    state = slots.engine.state
+    latent = simulation.model == "reco-gym-v1"
+    organic = logs.organic
+    round_of_row = np.cumsum(~organic) - 1
+    order = np.argsort(logs.u, kind="stable")
+    users, organic, views = logs.u[order], organic[order], logs.v[order]
+    slates, clicks, round_of_row = slate.a[order], slate.c[order], round_of_row[order]
+    n_rounds = int((~organic).sum())
+    omega = np.empty((n_rounds, simulation.config.K if latent else 0))
+    last_view = np.empty(n_rounds, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]]) if users.size else np.zeros(0, np.int64)
+    ends = np.r_[starts[1:], users.size]
+    for start, end in zip(starts.tolist(), ends.tolist()):
+        if organic[start:end].all():
+            continue
+        user = int(users[start])
+        slots.start_one(0, user)
+        row = _check_session(slots, user, views, organic, start, end)
+        while row < end:
+            drawn = slots.uniform_slate(0)       # the logging policy's draws
+            if not np.array_equal(drawn, slates[row]):
+                raise _replay_error(user, "slates (uniform slates, policy=None, are replayed)")
+            omega[round_of_row[row]] = state["omega"][0]
+            last_view[round_of_row[row]] = state["last_view"][0]
+            outcome = slots.recommend_slate_one(0, drawn)
+            if not np.array_equal(outcome.position_clicks, clicks[row]):
+                raise _replay_error(user, "clicks")
+            row = _check_session(slots, user, views, organic, row + 1, end)
+    static = simulation.static
+    if latent:
+        return latent_click_curve(omega @ static["beta"].T + static["mu_bandit"])
+    click_table: np.ndarray = static["click_table"]
+    return click_table[:, last_view].T.copy()
+
+
+def slate_click_probabilities(simulation: Simulation, product_click_probability: np.ndarray,
+                              slates: np.ndarray) -> np.ndarray:
+    """The probability of a click at each position of ``slates`` (n, k)
+    under the simulation's click model, given each impression's click
+    probability of every product ``product_click_probability`` (n, P), as
+    :func:`expected_slate_rewards` gives it: ``theta_j p(a_j)`` (PBM) or
+    ``prod_{i<j} (1 - p(a_i)) gamma^j p(a_j)`` (cascade)."""
+    config = simulation.config
+    slates = np.asarray(slates, dtype=np.int64)
+    p = np.take_along_axis(np.asarray(product_click_probability, dtype=np.float64), slates, axis=1)
+    if config.get("click_model", "pbm") == "pbm":
+        probabilities: np.ndarray = examination_probabilities(config)[np.newaxis, :] * p
+        return probabilities
+    continuation = float(config.get("cascade_continuation", 1.0))
+    reach = np.cumprod(np.c_[np.ones(len(p)), (1.0 - p[:, :-1]) * continuation], axis=1)
+    cascade: np.ndarray = reach * p
+    return cascade
