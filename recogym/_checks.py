@@ -46,7 +46,7 @@ __all__ = [
     "check_slate_actions",
     "check_slots",
     "check_probability_vector",
-    "check_slates",
+    "check_slate_array",
     "check_binary_array",
     "check_probability_array",
     "check_executor",
@@ -289,7 +289,7 @@ def check_probability_vector(name: str, values: Any, size: int) -> np.ndarray:
     return np.ascontiguousarray(p)
 
 
-def check_slates(name: str, slates: Any) -> np.ndarray:
+def check_slate_array(name: str, slates: Any) -> np.ndarray:
     """``slates`` as a contiguous (impressions, k) int64 array of rankings:
     at least one impression, each of k >= 1 distinct product ids >= 0."""
     array = np.asarray(slates)

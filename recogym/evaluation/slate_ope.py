@@ -44,7 +44,7 @@ from .._checks import (
     check_int_at_least,
     check_probability,
     check_probability_array,
-    check_slates,
+    check_slate_array,
     is_real,
 )
 
@@ -194,7 +194,7 @@ def evaluate_slate_policy(
     >>> target = epsilon_greedy_slate_propensities(slates, scores, 0.1)  # doctest: +SKIP
     >>> evaluate_slate_policy(slates, clicks, logging, target)  # doctest: +SKIP
     """
-    slates = check_slates("slates", slates)
+    slates = check_slate_array("slates", slates)
     n, k = slates.shape
     click_array = check_binary_array("clicks", clicks, (n, k))
     logged = _propensities(logging, "logging", n, k, positive=True)
@@ -383,7 +383,7 @@ def uniform_slate_propensities(slates: npt.ArrayLike, num_products: int) -> Slat
         If ``slates`` are not rankings of products in ``[0, num_products)`` or
         ``num_products < k``.
     """
-    slates = check_slates("slates", slates)
+    slates = check_slate_array("slates", slates)
     n, k = slates.shape
     num_products = check_int_at_least("num_products", num_products, k)
     _check_products(slates, num_products, "num_products")
@@ -420,7 +420,7 @@ def ranking_slate_propensities(slates: npt.ArrayLike, scores: npt.ArrayLike) -> 
         If ``scores`` are not finite, of another shape or with fewer than ``k``
         products, or ``slates`` hold products outside ``[0, P)``.
     """
-    slates = check_slates("slates", slates)
+    slates = check_slate_array("slates", slates)
     score_rows = _check_scores(scores, slates)
     return _ranking(slates, score_rows)
 
@@ -459,7 +459,7 @@ def epsilon_greedy_slate_propensities(slates: npt.ArrayLike, scores: npt.ArrayLi
         As :func:`ranking_slate_propensities`, or for ``epsilon`` outside
         [0, 1].
     """
-    slates = check_slates("slates", slates)
+    slates = check_slate_array("slates", slates)
     score_rows = _check_scores(scores, slates)
     epsilon = check_probability("epsilon", epsilon)
     ranking = _ranking(slates, score_rows)
@@ -507,7 +507,7 @@ def plackett_luce_slate_propensities(slates: npt.ArrayLike, scores: npt.ArrayLik
         the enumeration is too large (see
         :func:`plackett_luce_position_marginals`).
     """
-    slates = check_slates("slates", slates)
+    slates = check_slate_array("slates", slates)
     score_rows = _check_scores(scores, slates)
     if not isinstance(item_position, (bool, np.bool_)):
         raise TypeError(f"item_position must be True or False, got {item_position!r}")
