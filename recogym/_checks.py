@@ -43,7 +43,7 @@ __all__ = [
     "check_action",
     "check_actions",
     "check_slate",
-    "check_slate_actions",
+    "check_slates",
     "check_slots",
     "check_probability_vector",
     "check_slate_array",
@@ -217,13 +217,13 @@ def check_slate(name: str, slate: Any, slate_size: int, num_products: int) -> np
             type(product) is int and 0 <= product < num_products for product in slate) and len(
             set(slate)) == slate_size:   # the common case, first
         return np.array(slate, dtype=np.int64)
-    rows = check_slate_actions(name, np.asarray(slate)[np.newaxis] if np.ndim(slate) == 1 else slate, 1,
+    rows = check_slates(name, np.asarray(slate)[np.newaxis] if np.ndim(slate) == 1 else slate, 1,
                                slate_size, num_products, one=True)
     first: np.ndarray = rows[0]
     return first
 
 
-def check_slate_actions(name: str, slates: Any, length: int, slate_size: int, num_products: int,
+def check_slates(name: str, slates: Any, length: int, slate_size: int, num_products: int,
                         one: bool = False) -> np.ndarray:
     """``slates`` as a contiguous int64 array of shape ``(length,
     slate_size)``, each row ``slate_size`` distinct products in

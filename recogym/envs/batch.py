@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_actions, check_count, check_positive_int, check_slate_actions, check_slots
+from .._checks import check_actions, check_count, check_positive_int, check_slates, check_slots
 from .._checks import check_user_range
 from .. import _core
 from ..session import UserBatch
@@ -99,7 +99,7 @@ class BatchEnv:
         """
         slots = self._check_slots(slots)
         if self.slate_size > 1:
-            slates = check_slate_actions("actions", actions, len(slots), self.slate_size, self.num_products)
+            slates = check_slates("actions", actions, len(slots), self.slate_size, self.num_products)
             self._waiting = None
             outcome = self._slots.recommend_slates(slots, slates)
             self.last_slate_outcomes = outcome

@@ -14,7 +14,7 @@ from gymnasium.vector.utils import batch_space
 
 from .. import _core
 from .._checks import USER_ID_LIMIT, check_actions, check_choice, check_count, check_positive_int
-from .._checks import check_slate_actions
+from .._checks import check_slates
 from ..model import Simulation
 from ..sim.slots import Slots
 from ..params import slate_size_of
@@ -220,7 +220,7 @@ class RecoGymVectorEnv(VectorEnv):
         if array.shape == (self.num_envs, k) and not playing.all():
             array = array.copy()
             array[~playing] = np.arange(k)     # the actions of autoresetting slots are ignored
-        slates = check_slate_actions("actions", array, self.num_envs, k, self.num_products)
+        slates = check_slates("actions", array, self.num_envs, k, self.num_products)
         self._views.fill(0.0)
         ended = self._all[~playing]
         if ended.size:

@@ -13,7 +13,7 @@ from ..logs import Logs
 from ..model import Simulation, examination_probabilities
 from .slots import Slots
 
-__all__ = ["expected_rewards", "latent_click_curve", "expected_slate_rewards", "slate_click_probabilities"]
+__all__ = ["expected_rewards", "expected_slate_rewards", "latent_click_curve", "slate_click_probabilities"]
 
 
 def latent_click_curve(x: np.ndarray) -> np.ndarray:
