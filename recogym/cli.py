@@ -302,7 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     ope = commands.add_parser("ope", help="off-policy estimates of an agent's CTR on a log file",
                               description="Train the agent on fresh users of the logs' env, then estimate its CTR "
-                                          "on the logs with IPS, SNIPS, DM and DR, beside the truth.")
+                                          "on the logs with IPS, SNIPS, DM and DR, beside the truth; on slate "
+                                          "logs (--set slate_size=k), its clicks per impression with SIPS, "
+                                          "IIPS and RIPS.")
     ope.add_argument("--logs", type=Path, required=True, help="a Parquet file of `recogym logs`")
     ope.add_argument("--agent", required=True, choices=list(AGENTS), metavar="AGENT",
                      help=f"the target policy, one of: {', '.join(AGENTS)}")
@@ -665,12 +667,19 @@ def _ope(arguments: argparse.Namespace) -> None:
 
     logs, metadata = read_logs(arguments.logs)
     env = _make_env(metadata["model"], metadata["env_args"])
-    agent = make_agent(arguments.agent, {"num_products": env.num_products})
+    agent = make_agent(arguments.agent, {"num_products": env.num_products, "slate_size": env.slate_size})
     # Train on users after the logged ones, so the target never saw the logs' users.
     first_user = metadata["num_users"] + metadata["num_organic_users"]
     agent.train_logs(env.simulate(arguments.train_users, first_user=first_user))
     truth_env = env if metadata.get("rng", "default") == "default" else None
-    table = evaluate_policy(logs, agent, env=truth_env)
+    if logs.slate is not None:
+        # Slate logs: the agent's rankings by SIPS, IIPS and RIPS (docs/slates.md).
+        from .evaluation.slate_agents import evaluate_slate_agent
+
+        truth_env = truth_env if metadata.get("policy") is None else None     # the truth replays uniform slates
+        table = evaluate_slate_agent(logs, agent, truth_env)
+    else:
+        table = evaluate_policy(logs, agent, env=truth_env)
     config = {"command": "ope", "logs": str(arguments.logs), "agent": arguments.agent,
               "train_users": arguments.train_users, "env": metadata["model"], "env_args": metadata["env_args"]}
     text = (f"{arguments.agent} trained on {arguments.train_users} users, evaluated on {arguments.logs}\n"
