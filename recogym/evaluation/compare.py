@@ -23,7 +23,7 @@ from .._progress import tqdm
 from .._checks import check_choice, check_count, check_positive_int, check_seed
 from ..envs.batch import BatchEnv
 from ..envs.classic import ENV_IDS, RecoEnv, make
-from ..session import as_action
+from ..session import as_action, as_slate_action
 from .online import check_metric, ctr_interval, train_offline
 
 __all__ = ["Comparison", "compare", "verify_agents"]
@@ -96,7 +96,10 @@ def compare(
     same offline users (ids from 0; an agent with neither ``train`` nor
     ``train_logs`` learns nothing), then shown the same ``num_online_users``
     users (the ids after the offline ones). Agents with ``act_batch`` run in
-    the batch env, the others user by user with ``act``.
+    the batch env, the others user by user with ``act``. With slates (env
+    arg ``slate_size`` k > 1) batch agents rank k products
+    (:func:`~recogym.agents.base.ranking_for`), others return slates, and
+    the CTR is the rate of impressions with at least one click.
 
     Parameters
     ----------
@@ -273,6 +276,11 @@ def _online_outcomes(env: RecoEnv, agents: Mapping[str, Any], first_user: int, n
     conversions = np.zeros((num_users, len(agents)), dtype=np.int64)
     for k, (name, agent) in enumerate(agents.items()):
         agent = copy.deepcopy(agent)
+        if env.slate_size > 1:
+            # Slates: a batch agent ranks for the env; the CTR is that of clicked impressions.
+            from ..agents.base import ranking_for
+
+            agent = ranking_for(agent, env.slate_size)
         # An agent is any object with act; only those that learn have train or train_logs.
         learns = hasattr(agent, "train_logs") or hasattr(agent, "train")
         if num_offline_users is not None and learns:
@@ -301,7 +309,7 @@ def _batch_outcomes(env: RecoEnv, agent: Any, first_user: int, num_users: int,
         users = batch.user_ids - first_user       # a user holds one slot, so no index repeats
         chosen = agent.act_batch(batch)
         outcome, _ = batch_env.recommend(slots, chosen[0] if isinstance(chosen, tuple) else chosen)
-        clicks[users] += outcome
+        clicks[users] += outcome.any(axis=1) if outcome.ndim == 2 else outcome
         impressions[users] += 1
         if batch_env.conversions:
             conversions[users] += batch_env.last_conversions()[0]
@@ -320,8 +328,14 @@ def _classic_outcomes(env: RecoEnv, agent: Any, first_user: int, num_users: int)
             reset_agent()
         observation, reward, done, _ = env.step(None)
         while not done:
-            action = as_action(agent.act(observation, reward, done), env.num_products, agent)
-            observation, reward, done, info = env.step(int(action))
+            if env.slate_size > 1:
+                slate = as_slate_action(agent.act(observation, reward, done), env.slate_size, env.num_products, agent)
+                observation, reward, done, info = env.step(slate)
+                reward = int(bool(reward))          # a clicked impression
+            else:
+                action = as_action(agent.act(observation, reward, done), env.num_products, agent)
+                observation, reward, done, info = env.step(int(action))
+            assert reward is not None
             clicks[k] += reward
             impressions[k] += 1
             conversions[k] += info.get("conversion", 0)

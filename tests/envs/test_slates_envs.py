@@ -239,3 +239,14 @@ def test_slate_policies_are_checked(make_env):
         make_env().simulate(2, policy=UserPopularityRanking())
     with pytest.raises(ValueError, match="explore"):
         UserPopularityRanking(1.5)
+
+
+@pytest.mark.parametrize("args", SLATE_ARGS, ids=str)
+def test_step_offline_logs_are_the_log_drivers(make_env, args):
+    """The classic env's uniform slates, stepped one by one (the stepping
+    driver), log what the log driver writes for the same users, bit for bit."""
+    logs = make_env(num_products=10, random_seed=3, **args).simulate(15)
+    stepped, _ = make_env(num_products=10, random_seed=3, **args)._agent_logs(None, 15, 0)
+    assert stepped.slate is not None
+    for name in logs.column_names:
+        np.testing.assert_array_equal(getattr(stepped, name), getattr(logs, name), err_msg=name)
