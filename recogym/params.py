@@ -28,6 +28,8 @@ __all__ = [
     "RNG_MODES",
     "DefaultTimeGenerator",
     "NormalTimeGenerator",
+    "ORGANIC_AFTER_CLICK",
+    "CONVERSION_DEFAULTS",
 ]
 
 #: The models: the latent-factor model and the cluster model.

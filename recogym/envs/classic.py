@@ -506,7 +506,11 @@ class RecoEnv1(RecoEnv):
     Episode End
         When the chain moves to the leave state.
     Arguments
-        ``recogym.env_1_args``.
+        ``recogym.env_1_args``; optionally (default rng only)
+        ``organic_after_click='clicked'`` (the session after a click starts
+        at the clicked product) and ``with_conversions=True`` (clicks may
+        convert; ``psale_scale``, ``kappa``, ``sigma_Lambda``): see
+        docs/model.md.
     Version History
         v1: RecoGym 0.1.3.0's model; ``rng='legacy'`` reproduces its draws.
     """
@@ -570,7 +574,8 @@ class RecoEnv0(RecoEnv):
     Episode End
         When the chain moves to the leave state.
     Arguments
-        ``recogym.env_0_args``.
+        ``recogym.env_0_args``; optionally (default rng only)
+        ``organic_after_click='clicked'``: see docs/model.md.
     Version History
         v0: RecoGym 0.1.3.0's model; ``rng='legacy'`` reproduces its draws.
     """
