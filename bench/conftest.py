@@ -42,5 +42,5 @@ def pytest_terminal_summary(terminalreporter):
     references = {group: rate for group, _, rate, _, is_reference in _records if is_reference}
     for group, name, rate, seconds, is_reference in _records:
         ratio = "reference" if is_reference else (
-            f"{rate / references[group]:.1f}" if group in references else "-")
+            f"{rate / references[group]:.2f}" if group in references else "-")
         write(f"{group:<26} {name:<40} {seconds:>8.3f} {rate:>13,.0f} {ratio:>12}")

@@ -28,6 +28,8 @@ __all__ = [
     "RNG_MODES",
     "DefaultTimeGenerator",
     "NormalTimeGenerator",
+    "ORGANIC_AFTER_CLICK",
+    "CONVERSION_DEFAULTS",
     "CLICK_MODELS",
     "slate_size_of",
 ]

@@ -551,17 +551,24 @@ class RecoEnv1(RecoEnv):
         ``a`` is clicked with probability ``ff(beta[a] @ omega + mu_bandit[a])``.
         A Markov chain moves the user between organic, bandit and leaving.
     Action Space
-        An integer in ``[0, num_products)``: the recommended product.
+        An integer in ``[0, num_products)``: the recommended product; with
+        ``slate_size`` k > 1, a ranking of k distinct products (a sequence).
     Observation Space
         ``None`` or a :class:`~recogym.Session` of ``('pageview', product)``.
     Rewards
-        1 for a click, 0 otherwise (``None`` on a user's first step).
+        1 for a click, 0 otherwise (``None`` on a user's first step); for a
+        slate, its number of clicks.
     Starting State
         Organic, with ``omega ~ N(0, sigma_omega_initial^2 I)``.
     Episode End
         When the chain moves to the leave state.
     Arguments
-        ``recogym.env_1_args``.
+        ``recogym.env_1_args``; optionally (default rng only)
+        ``organic_after_click='clicked'`` (the session after a click starts
+        at the clicked product) and ``with_conversions=True`` (clicks may
+        convert; ``psale_scale``, ``kappa``, ``sigma_Lambda``): see
+        docs/model.md; ``slate_size`` k > 1 with ``click_model`` and its
+        position parameters (slates: docs/slates.md).
     Version History
         v1: RecoGym 0.1.3.0's model; ``rng='legacy'`` reproduces its draws.
     """
@@ -615,17 +622,22 @@ class RecoEnv0(RecoEnv):
         of ``a`` after viewing ``v`` is fixed per pair (``phi_var`` sets its
         noise).
     Action Space
-        An integer in ``[0, num_products)``.
+        An integer in ``[0, num_products)``; with ``slate_size`` k > 1, a
+        ranking of k distinct products (a sequence).
     Observation Space
         ``None`` or a :class:`~recogym.Session` of ``('pageview', product)``.
     Rewards
-        1 for a click, 0 otherwise (``None`` on a user's first step).
+        1 for a click, 0 otherwise (``None`` on a user's first step); for a
+        slate, its number of clicks.
     Starting State
         Organic, after a uniformly drawn (unlogged) product.
     Episode End
         When the chain moves to the leave state.
     Arguments
-        ``recogym.env_0_args``.
+        ``recogym.env_0_args``; optionally (default rng only)
+        ``organic_after_click='clicked'``: see docs/model.md; ``slate_size``
+        k > 1 with ``click_model`` and its position parameters (slates:
+        docs/slates.md).
     Version History
         v0: RecoGym 0.1.3.0's model; ``rng='legacy'`` reproduces its draws.
     """
