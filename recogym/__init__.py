@@ -46,8 +46,8 @@ from .params import (
     env_1_args,
     env_args,
 )
-from .policies import UserPopularity
-from .session import Action, Context, DefaultContext, Observation, Session, UserBatch
+from .policies import UserPopularity, UserPopularityRanking
+from .session import Action, Context, DefaultContext, Observation, Session, SlateAction, UserBatch
 from .sim.parallel import simulate_parallel
 
 #: Names imported on first use: name -> the module that holds it (a module
@@ -108,9 +108,11 @@ __all__ = [
     "RoiMetrics",
     "Observation",
     "Session",
+    "SlateAction",
     "TrainingApproach",
     "UserBatch",
     "UserPopularity",
+    "UserPopularityRanking",
     "__version__",
     "register_envs",
     "agents",

@@ -7,6 +7,7 @@ import pytest
 from recogym._reference import reference_logs, reference_slate_logs
 from recogym.logs import SLATE_COLUMN_DTYPES
 from recogym.policies import UserPopularityRanking
+from recogym.session import SlateAction
 
 CASES = [
     ("reco-gym-v1", {"slate_size": 3}),
@@ -214,3 +215,23 @@ def test_landing_follows_the_top_most_click(make_env):
 def test_slates_refuse_conversions(make_env):
     with pytest.raises(ValueError, match="with_conversions.*slates"):
         make_env(slate_size=2, with_conversions=True)
+
+
+@pytest.mark.parametrize("model", ["reco-gym-v1", "reco-gym-v0"])
+def test_slate_size_one_leaves_legacy_mode_alone(make_env, model):
+    """rng='legacy' takes slate_size=1 and gives 0.1.3.0's logs unchanged."""
+    plain = make_env(model, rng="legacy", random_seed=4)
+    one = make_env(model, rng="legacy", random_seed=4, slate_size=1)
+    a, b = plain.generate_logs(6), one.generate_logs(6)
+    assert a.equals(b)
+    x, y = plain.simulate(6), one.simulate(6)
+    for name in x.column_names:
+        np.testing.assert_array_equal(getattr(x, name), getattr(y, name), err_msg=name)
+    with pytest.raises(ValueError, match="rng='legacy'"):
+        make_env(model, rng="legacy", slate_size=2)
+
+
+def test_the_public_names():
+    import recogym
+
+    assert recogym.SlateAction is SlateAction and recogym.UserPopularityRanking is UserPopularityRanking
