@@ -7,6 +7,8 @@ click probability of every product read at each of their impressions.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ..logs import Logs
@@ -40,16 +42,34 @@ def expected_rewards(simulation: Simulation, logs: Logs) -> np.ndarray:
         were not simulated by ``simulation`` under a logging policy that draws
         one uniform number per impression (``simulate``'s policies do).
     """
+    order = np.argsort(logs.u, kind="stable")
+    actions, clicks, probabilities = logs.a[order], logs.c[order], logs.click_probability[order]
+
+    def show(slots: Slots, user: int, row: int) -> None:
+        slots.uniform_action(0)      # the logging policy's draw
+        action = int(actions[row])
+        if slots.click_probability(0, action) != probabilities[row]:
+            raise _replay_error(user, "click probabilities")
+        click, _, _ = slots.recommend_one(0, action)
+        if click != clicks[row]:
+            raise _replay_error(user, "clicks")
+
+    return _replay(simulation, logs, order, show)
+
+
+def _replay(simulation: Simulation, logs: Logs, order: np.ndarray,
+            show: Callable[[Slots, int, int], None]) -> np.ndarray:
+    """Each user of ``logs`` replayed in one slot, ``show(slots, user, row)``
+    running the logging policy's draws and the impression at each row of the
+    logs sorted by ``order`` (stably by user), their views checked; the click
+    probability of every product before each impression, in the logs' order."""
     if simulation.legacy:
         raise ValueError("expected rewards replay each user's own stream: they need rng='default'")
     slots = Slots(simulation, 1, record_views=True)
     state = slots.engine.state
     latent = simulation.model == "reco-gym-v1"
-    organic = logs.organic
-    round_of_row = np.cumsum(~organic) - 1
-    order = np.argsort(logs.u, kind="stable")
-    users, organic, views, actions = logs.u[order], organic[order], logs.v[order], logs.a[order]
-    clicks, probabilities, round_of_row = logs.c[order], logs.click_probability[order], round_of_row[order]
+    round_of_row = (np.cumsum(~logs.organic) - 1)[order]
+    users, organic, views = logs.u[order], logs.organic[order], logs.v[order]
     n_rounds = int((~organic).sum())
     # The user state at each impression: omega (latent model) or the last view (clusters).
     omega = np.empty((n_rounds, simulation.config.K if latent else 0))
@@ -63,15 +83,9 @@ def expected_rewards(simulation: Simulation, logs: Logs) -> np.ndarray:
         slots.start_one(0, user)
         row = _check_session(slots, user, views, organic, start, end)
         while row < end:
-            slots.uniform_action(0)      # the logging policy's draw
             omega[round_of_row[row]] = state["omega"][0]
             last_view[round_of_row[row]] = state["last_view"][0]
-            action = int(actions[row])
-            if slots.click_probability(0, action) != probabilities[row]:
-                raise _replay_error(user, "click probabilities")
-            click, _, _ = slots.recommend_one(0, action)
-            if click != clicks[row]:
-                raise _replay_error(user, "clicks")
+            show(slots, user, row)
             row = _check_session(slots, user, views, organic, row + 1, end)
     static = simulation.static
     if latent:
@@ -117,42 +131,18 @@ def expected_slate_rewards(simulation: Simulation, logs: Logs) -> np.ndarray:
     slate = logs.slate
     if slate is None:
         raise ValueError("expected_slate_rewards replays slate logs (env arg slate_size > 1); these have none")
-    if simulation.legacy:
-        raise ValueError("expected rewards replay each user's own stream: they need rng='default'")
-    slots = Slots(simulation, 1, record_views=True)
-    state = slots.engine.state
-    latent = simulation.model == "reco-gym-v1"
-    organic = logs.organic
-    round_of_row = np.cumsum(~organic) - 1
     order = np.argsort(logs.u, kind="stable")
-    users, organic, views = logs.u[order], organic[order], logs.v[order]
-    slates, clicks, round_of_row = slate.a[order], slate.c[order], round_of_row[order]
-    n_rounds = int((~organic).sum())
-    omega = np.empty((n_rounds, simulation.config.K if latent else 0))
-    last_view = np.empty(n_rounds, dtype=np.int64)
-    starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]]) if users.size else np.zeros(0, np.int64)
-    ends = np.r_[starts[1:], users.size]
-    for start, end in zip(starts.tolist(), ends.tolist()):
-        if organic[start:end].all():
-            continue
-        user = int(users[start])
-        slots.start_one(0, user)
-        row = _check_session(slots, user, views, organic, start, end)
-        while row < end:
-            drawn = slots.uniform_slate(0)       # the logging policy's draws
-            if not np.array_equal(drawn, slates[row]):
-                raise _replay_error(user, "slates (uniform slates, policy=None, are replayed)")
-            omega[round_of_row[row]] = state["omega"][0]
-            last_view[round_of_row[row]] = state["last_view"][0]
-            outcome = slots.recommend_slate_one(0, drawn)
-            if not np.array_equal(outcome.position_clicks, clicks[row]):
-                raise _replay_error(user, "clicks")
-            row = _check_session(slots, user, views, organic, row + 1, end)
-    static = simulation.static
-    if latent:
-        return latent_click_curve(omega @ static["beta"].T + static["mu_bandit"])
-    click_table: np.ndarray = static["click_table"]
-    return click_table[:, last_view].T.copy()
+    slates, clicks = slate.a[order], slate.c[order]
+
+    def show(slots: Slots, user: int, row: int) -> None:
+        drawn = slots.uniform_slate(0)       # the logging policy's draws
+        if not np.array_equal(drawn, slates[row]):
+            raise _replay_error(user, "slates (uniform slates, policy=None, are replayed)")
+        outcome = slots.recommend_slate_one(0, drawn)
+        if not np.array_equal(outcome.position_clicks, clicks[row]):
+            raise _replay_error(user, "clicks")
+
+    return _replay(simulation, logs, order, show)
 
 
 def slate_click_probabilities(simulation: Simulation, product_click_probability: np.ndarray,
