@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 import secrets
@@ -25,7 +26,7 @@ import pyarrow.parquet as pq
 
 from .._checks import check_flag, check_positive_int, check_probability_vector
 from .._version import __version__
-from ..logs import SLATE_COLUMN_DTYPES, Logs, log_schema, logs_from_rows
+from ..logs import SLATE_COLUMN_DTYPES, Logs, log_schema, logs_from_rows, slate_schema_fields
 from ..params import slate_size_of
 from ..policies import LoggingPolicy, UserPopularity, UserPopularityRanking
 from ..sim.parallel import SimulationJob
@@ -232,6 +233,7 @@ def write_dataset(
     options = _WriteOptions(check_positive_int("row_group_rows", row_group_rows), _check_codec(compression))
     resume = check_flag("resume", resume)
     description = {**log_metadata(job), "chunk_users": job.chunk_users}
+    _schema(description)   # refuses what it cannot write, before any work
     target = _check_dataset_target(directory, resume)
     if _committed(target, description, directory):
         return directory
@@ -361,9 +363,44 @@ def _schema(description: Mapping[str, Any]) -> pa.Schema:
     slates) with recogym's JSON and the pandas metadata that gives
     ``pd.read_parquet`` the dtypes of :meth:`Logs.to_pandas`."""
     conversions = bool(description.get("env_args", {}).get("with_conversions", False))
-    schema = log_schema(conversions, slate_size_of(description.get("env_args", {})))
+    slate_size = slate_size_of(description.get("env_args", {}))
+    if slate_size > 1:
+        check_slates_writable()
+    schema = log_schema(conversions, slate_size)
     return schema.with_metadata({METADATA_KEY: json.dumps(description, allow_nan=False),
                                  b"pandas": _pandas_metadata(conversions)})
+
+
+@functools.cache
+def writes_null_fixed_size_lists() -> bool:
+    """Whether this pyarrow's Parquet writer takes null fixed-size lists, as
+    the ``slate_*`` columns are on organic views (pyarrow 21's refuses them:
+    "Lists with non-zero length null components are not supported"; 26's
+    takes them)."""
+    field = slate_schema_fields(2)[0]          # a list of non-null elements, as the logs write it
+    # pyarrow 21 fails on a null list between set ones.
+    column = pa.FixedSizeListArray.from_arrays(pa.array([0, 1, 0, 0, 1, 0], field.type.value_type), type=field.type,
+                                               mask=pa.array([False, True, False]))
+    try:
+        pq.write_table(pa.table({"slate": column}), pa.BufferOutputStream())
+    except pa.ArrowNotImplementedError:
+        return False
+    return True
+
+
+def check_slates_writable() -> None:
+    """Refuse, before any work, to write slate logs with a pyarrow whose
+    Parquet writer cannot hold them.
+
+    Raises
+    ------
+    RuntimeError
+        Naming the pyarrow version, and what to do.
+    """
+    if not writes_null_fixed_size_lists():
+        raise RuntimeError(f"writing slate logs (env arg slate_size > 1) to Parquet needs a newer pyarrow: "
+                           f"pyarrow {pa.__version__}'s Parquet writer refuses their null fixed-size lists "
+                           f"(pyarrow 21's does; 26's writes them)")
 
 
 def _pandas_metadata(conversions: bool = False) -> bytes:

@@ -4,10 +4,22 @@ import pytest
 
 pytest.importorskip("pyarrow", reason="Parquet files need pyarrow")
 
-from recogym.io.parquet import read_logs, simulation_kwargs, write_dataset, write_logs
+from recogym.io.parquet import (
+    check_slates_writable,
+    read_logs,
+    simulation_kwargs,
+    write_dataset,
+    write_logs,
+    writes_null_fixed_size_lists,
+)
 from recogym.logs import SLATE_COLUMN_DTYPES, Logs
 from recogym.policies import UserPopularityRanking
 from recogym.sim.parallel import simulate_parallel
+
+#: The tests that write slate files need a pyarrow whose Parquet writer takes
+#: null fixed-size lists (pyarrow 21, the last for numpy 1, refuses them).
+writable = pytest.mark.skipif(not writes_null_fixed_size_lists(),
+                              reason="this pyarrow's Parquet writer refuses null fixed-size lists (pyarrow 21 does)")
 
 ARGS = {"num_products": 9, "slate_size": 3, "click_model": "cascade", "cascade_continuation": 0.9, "random_seed": 4}
 
@@ -20,6 +32,7 @@ def assert_same(logs, expected):
         assert getattr(logs.slate, name).dtype == getattr(expected.slate, name).dtype
 
 
+@writable
 @pytest.mark.parametrize("policy", [None, UserPopularityRanking(0.2)])
 def test_slate_logs_round_trip(tmp_path, policy):
     import pyarrow.parquet as pq
@@ -36,6 +49,7 @@ def test_slate_logs_round_trip(tmp_path, policy):
     assert metadata["env_args"]["slate_size"] == 3
 
 
+@writable
 def test_slate_dataset_round_trip(tmp_path):
     write_dataset(tmp_path / "data", ARGS, 30, chunk_users=8)
     logs, _ = read_logs(tmp_path / "data")
@@ -59,6 +73,7 @@ def test_one_product_files_have_no_slate_columns(tmp_path):
     assert logs.slate is None
 
 
+@writable
 def test_a_damaged_slate_is_refused(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -75,3 +90,16 @@ def test_a_damaged_slate_is_refused(tmp_path):
     pq.write_table(table, path)
     with pytest.raises(ValueError, match="slate_a.*distinct"):
         read_logs(path)
+
+
+def test_a_pyarrow_that_cannot_write_slates_is_refused_before_any_work(tmp_path, monkeypatch):
+    import recogym.io.parquet as parquet
+
+    monkeypatch.setattr(parquet, "writes_null_fixed_size_lists", lambda: False)
+    for write in (write_logs, write_dataset):
+        with pytest.raises(RuntimeError, match="slate logs.*pyarrow"):
+            write(tmp_path / "slates", ARGS, 5)
+        assert not (tmp_path / "slates").exists()
+    with pytest.raises(RuntimeError, match=r"pyarrow \d"):
+        check_slates_writable()
+    write_logs(tmp_path / "plain.parquet", {"random_seed": 1}, 3)   # logs without slates still write
