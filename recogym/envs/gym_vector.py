@@ -193,17 +193,23 @@ class RecoGymVectorEnv(VectorEnv):
             conversions[0][~playing] = 0
             conversions[1][~playing] = np.nan
         observations = self._views.astype(np.float32)
+        terminated, truncated = self._episode_ends()
+        info = self._info(click_probability, playing, conversions)
+        if self.autoreset_mode == AutoresetMode.SAME_STEP and self._ended.any():
+            observations, info = self._start_next_users(observations, info)
+        self._observations = observations
+        return observations, clicks.astype(np.float64), terminated, truncated, info
+
+    def _episode_ends(self) -> tuple[np.ndarray, np.ndarray]:
+        """Which users left (terminated) and which hit ``max_episode_steps``
+        (truncated) at this step; either ends the episode (``_ended``)."""
         terminated = self._slots.markov_state == _core.STOP_STATE
         if self.max_episode_steps is None:
             truncated = np.zeros(self.num_envs, dtype=np.bool_)
         else:
             truncated = self._steps >= self.max_episode_steps
         np.logical_or(terminated, truncated, out=self._ended)
-        info = self._info(click_probability, playing, conversions)
-        if self.autoreset_mode == AutoresetMode.SAME_STEP and self._ended.any():
-            observations, info = self._start_next_users(observations, info)
-        self._observations = observations
-        return observations, clicks.astype(np.float64), terminated, truncated, info
+        return terminated, truncated
 
     def _step_slates(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         """:meth:`step` with slates: ``actions`` (num_envs, k), one ranking per
@@ -233,12 +239,7 @@ class RecoGymVectorEnv(VectorEnv):
         position_probability[playing] = outcome.position_click_probability
         click_probability[playing] = outcome.click_probability
         observations = self._views.astype(np.float32)
-        terminated = self._slots.markov_state == _core.STOP_STATE
-        if self.max_episode_steps is None:
-            truncated = np.zeros(self.num_envs, dtype=np.bool_)
-        else:
-            truncated = self._steps >= self.max_episode_steps
-        np.logical_or(terminated, truncated, out=self._ended)
+        terminated, truncated = self._episode_ends()
         info = self._info(click_probability, playing)
         info.update(slate_clicks=clicks, _slate_clicks=playing.copy(), slate_click_probability=position_probability,
                     _slate_click_probability=playing.copy())
