@@ -5,6 +5,8 @@ handles; the session ends with a table of events per second and, within
 each group, the ratio to the group's reference measured in the same run.
 Machines here are shared and noisy, so the ratios are what to quote.
 """
+import time
+
 import pytest
 
 _records = []
@@ -26,6 +28,31 @@ class Throughput:
         self.benchmark.extra_info.update(events=events, events_per_second=events / seconds)
         _records.append((group, name, events / seconds, seconds, reference))
         return result
+
+    def alternating(self, group, jobs, events_of, rounds=4):
+        """Time ``jobs`` (``(name, function)`` pairs, the first the group's
+        reference) in turn, round after round, after one warm-up round, and
+        record each job's best round; returns the jobs' last results. A change in the machine's load then
+        hits every job alike, which separate benchmarks run minutes apart
+        cannot promise; what they compare is their ratio."""
+        best = {name: float("inf") for name, _ in jobs}
+        events, results = {}, {}
+        for round_index in range(rounds + 1):
+            for name, function in jobs:
+                results.pop(name, None)  # what a job holds does not weigh on the next
+                start = time.perf_counter()
+                result = function()
+                seconds = time.perf_counter() - start
+                events[name] = events_of(result)
+                if round_index > 0:
+                    best[name] = min(best[name], seconds)
+                if round_index == rounds:
+                    results[name] = result
+                del result
+        for index, (name, _) in enumerate(jobs):
+            _records.append((group, name, events[name] / best[name], best[name], index == 0))
+        self.benchmark.extra_info.update(best_seconds=best, events=events)
+        return results
 
 
 @pytest.fixture

@@ -54,16 +54,14 @@ def rows_in(path):
     return pq.ParquetFile(path).metadata.num_rows
 
 
-def test_simulate_one_worker(throughput):
-    logs = throughput(PARALLEL, "simulate_parallel workers=1",
-                      lambda: simulate_parallel(ARGS, USERS, workers=1), len, rounds=2, reference=True)
-    assert len(logs) > 50 * USERS and logs.u[-1] == USERS - 1
+def test_simulate_parallel_two_workers_against_one(throughput):
+    def simulate(workers):
+        return lambda: simulate_parallel(ARGS, USERS, workers=workers)
 
-
-def test_simulate_two_workers(throughput):
-    logs = throughput(PARALLEL, "simulate_parallel workers=2",
-                      lambda: simulate_parallel(ARGS, USERS, workers=2), len, rounds=2)
-    assert len(logs) > 50 * USERS and logs.u[-1] == USERS - 1
+    results = throughput.alternating(PARALLEL, [("simulate_parallel workers=1", simulate(1)),
+                                                ("simulate_parallel workers=2", simulate(2))], len)
+    one, two = results.values()
+    assert len(one) == len(two) > 50 * USERS and two.u[-1] == USERS - 1
 
 
 def test_simulate_to_numpy(throughput):
@@ -116,37 +114,35 @@ def write_fresh_dataset(tmp_path, **options):
 
     def write():
         calls.append(1)
+        tmp_path.mkdir(exist_ok=True)
         return write_dataset(tmp_path / f"logs{len(calls)}", ARGS, USERS, **options)
 
     return write
 
 
-def test_write_dataset_one_worker(throughput, tmp_path):
-    directory = throughput(DATASET, "write_dataset workers=1", write_fresh_dataset(tmp_path, workers=1),
-                           rows_in_dataset, rounds=2, reference=True)
-    assert rows_in_dataset(directory) > 50 * USERS
+def test_write_dataset_two_workers_against_one(throughput, tmp_path):
+    results = throughput.alternating(
+        DATASET, [("write_dataset workers=1", write_fresh_dataset(tmp_path / "one", workers=1)),
+                  ("write_dataset workers=2", write_fresh_dataset(tmp_path / "two", workers=2))], rows_in_dataset)
+    one, two = map(rows_in_dataset, results.values())
+    assert one == two > 50 * USERS
 
 
-def test_write_dataset_two_workers(throughput, tmp_path):
-    directory = throughput(DATASET, "write_dataset workers=2", write_fresh_dataset(tmp_path, workers=2),
-                           rows_in_dataset, rounds=2)
-    assert rows_in_dataset(directory) > 50 * USERS
-
-
-@pytest.fixture(params=[1, 2], ids=["1 worker", "2 workers"])
-def cluster_executor(request):
+def test_write_dataset_on_local_clusters_of_two_workers_and_one(throughput, tmp_path):
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=request.param, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        yield request.param, client.get_executor()
 
+    def cluster(workers):
+        return distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                        dashboard_address=None)
 
-def test_write_dataset_on_a_local_cluster(throughput, tmp_path, cluster_executor):
-    workers, executor = cluster_executor
-    directory = throughput(CLUSTER, f"write_dataset LocalCluster {workers} worker(s)",
-                           write_fresh_dataset(tmp_path, workers=workers, executor=executor), rows_in_dataset,
-                           rounds=2, reference=workers == 1)
-    assert rows_in_dataset(directory) > 50 * USERS
+    with cluster(1) as one, cluster(2) as two, distributed.Client(one) as client_one, \
+            distributed.Client(two) as client_two:
+        jobs = [(f"write_dataset LocalCluster {workers} worker(s)",
+                 write_fresh_dataset(tmp_path / str(workers), workers=workers, executor=client.get_executor()))
+                for workers, client in [(1, client_one), (2, client_two)]]
+        results = throughput.alternating(CLUSTER, jobs, rows_in_dataset)
+    one, two = map(rows_in_dataset, results.values())
+    assert one == two > 50 * USERS
 
 
 # Writes a dataset on a pool of N processes in a fresh interpreter and reports

@@ -221,6 +221,9 @@ def test_one_bar_per_job_fed_as_chunks_finish(bars, workers):
     in_parallel(workers=workers, chunk_users=7, progress=True)
     [bar] = bars
     assert bar.total == bar.position == USERS + ORGANIC_USERS and bar.disable is None
-    assert sorted(bar.updates) == sorted([7] * 6 + [4])
+    if workers > 1:
+        assert sorted(bar.updates) == sorted([7] * 6 + [4])
+    else:  # one pass of the log driver, fed as it goes
+        assert sum(bar.updates) == USERS + ORGANIC_USERS and min(bar.updates) > 0
     in_parallel(workers=workers, chunk_users=7)
     assert bars[1].disable is True
