@@ -484,41 +484,78 @@ ColumnFiles = dict[str, tuple[str, tuple[int, ...]] | None]
 def _simulate_through_files(job: SimulationJob) -> Logs:
     """:func:`simulate_parallel` on its own pool: each worker writes its
     chunk's columns to files in shared memory (``/dev/shm``, where it has room)
-    and returns only their shapes; this process reads each file straight into
-    its place in the result. Pickling the chunks back instead costs more than
+    and returns only their shapes; this process reads each chunk straight into
+    its place in the result as soon as it is done, while the workers go on,
+    and removes its files. Pickling the chunks back instead costs more than
     the simulation itself (two workers ran at 0.5x one)."""
     with tempfile.TemporaryDirectory(prefix="recogym-chunks-", dir=_spill_root(job)) as directory:
-        chunks = [(lo, files) for (lo, _), files in zip(job.bounds(), job.run(_write_chunk_files, directory))]
-        # One column at a time: each file is read into place, then removed.
-        columns = {field.name: _read_column(directory, chunks, field.name) for field in dataclasses.fields(Logs)}
-    return Logs(**{name: column for name, column in columns.items() if column is not None})
+        result = _GrowingColumns(_expected_rows(job))
+        for (lo, _), files in zip(job.bounds(), job.run(_write_chunk_files, directory)):
+            result.read_chunk(directory, lo, files)
+    return result.logs()
 
 
-def _read_column(directory: str, chunks: list[tuple[int, ColumnFiles]], name: str) -> np.ndarray | None:
-    """Column ``name`` of every chunk, in order, from its files (removed as
-    they are read); None for a column the logs do not have."""
-    described = [files[name] for _, files in chunks]
-    if described[0] is None:
-        return None
-    shapes = [shape for _, shape in filter(None, described)]
-    column = np.empty((sum(shape[0] for shape in shapes), *shapes[0][1:]), dtype=np.dtype(described[0][0]))
-    start = 0
-    for (lo, _), shape in zip(chunks, shapes):
-        path = os.path.join(directory, f"{lo}.{name}")
-        with open(path, "rb") as file:
-            file.readinto(column[start:start + shape[0]].data.cast("B"))
-        os.remove(path)
-        start += shape[0]
-    return column
+class _GrowingColumns:
+    """The result's columns, sized from the expected number of rows (pages
+    past the end are never touched), grown in the rare case a chunk does not
+    fit; chunks are appended in order."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.filled = 0
+        self.columns: dict[str, np.ndarray] | None = None
+
+    def read_chunk(self, directory: str, lo: int, files: ColumnFiles) -> None:
+        """Read chunk ``lo``'s files (removed as they are read) after the rows so far."""
+        present: dict[str, tuple[str, tuple[int, ...]]] = {
+            name: described for name, described in files.items() if described is not None}
+        rows = present["t"][1][0]
+        if self.columns is None or self.filled + rows > self.capacity:
+            self._grow(present, rows)
+        assert self.columns is not None
+        for name, (_, shape) in present.items():
+            path = os.path.join(directory, f"{lo}.{name}")
+            with open(path, "rb") as file:
+                file.readinto(self.columns[name][self.filled:self.filled + shape[0]].data.cast("B"))
+            os.remove(path)
+        self.filled += rows
+
+    def _grow(self, present: Mapping[str, tuple[str, tuple[int, ...]]], rows: int) -> None:
+        if self.columns is None:
+            self.capacity = max(self.capacity, rows)
+        else:
+            self.capacity = max(self.capacity * 3 // 2, self.filled + rows)
+        grown = {}
+        for name, (dtype, shape) in present.items():
+            grown[name] = np.empty((self.capacity, *shape[1:]), dtype=np.dtype(dtype))
+            if self.columns is not None:
+                grown[name][:self.filled] = self.columns[name][:self.filled]
+        self.columns = grown
+
+    def logs(self) -> Logs:
+        assert self.columns is not None  # every job has a chunk, if an empty one
+        return Logs(**{name: column[:self.filled] for name, column in self.columns.items()})
+
+
+def _expected_rows(job: SimulationJob, users: int | None = None) -> int:
+    """A quarter more rows than the job's users (or ``users`` whole
+    timelines) are expected to log."""
+    whole, session = expected_events_per_user(transition_cdf(job.config))
+    if users is None:
+        expected = job.num_users * min(whole, 1e6) + job.num_organic_users * min(session, 1e6)
+    else:
+        expected = users * min(whole, 1e6)
+    return int(1.25 * expected) + 1024
 
 
 def _spill_root(job: SimulationJob) -> str | None:
-    """``/dev/shm`` if it has room for twice the job's expected logs, else
-    the default temporary directory (``None``)."""
-    events_per_user, _ = expected_events_per_user(transition_cdf(job.config))
-    expected = (job.num_users + job.num_organic_users) * events_per_user * _ROW_BYTES
+    """``/dev/shm`` if it has room for twice the chunks that can be in flight
+    (each is read and removed as soon as its turn comes), else the default
+    temporary directory (``None``)."""
+    in_flight = job.workers * (_IN_FLIGHT_PER_WORKER + 1)
+    rows = min(_expected_rows(job), _expected_rows(job, job.chunk_users) * in_flight)
     root = "/dev/shm"
-    if os.path.isdir(root) and os.access(root, os.W_OK) and shutil.disk_usage(root).free > 2 * expected:
+    if os.path.isdir(root) and os.access(root, os.W_OK) and shutil.disk_usage(root).free > 2 * rows * _ROW_BYTES:
         return root
     return None
 

@@ -80,6 +80,15 @@ def test_own_pool_hands_chunks_back_through_files_it_removes(make_env, monkeypat
     assert not parallel.os.path.exists(directories[0].name)
 
 
+def test_own_pool_grows_the_result_when_chunks_outrun_the_estimate(make_env, monkeypatch):
+    """The result is sized from the expected rows; chunks past that are
+    still read in order, into columns grown to fit."""
+    import recogym.sim.parallel as parallel
+
+    monkeypatch.setattr(parallel, "_expected_rows", lambda job, users=None: 10)
+    assert_same_logs(in_parallel(workers=2, chunk_users=7), one_call(make_env))
+
+
 def test_no_users_gives_empty_typed_logs(make_env):
     got = simulate_parallel({}, 0, workers=2)
     assert len(got) == 0
