@@ -31,10 +31,10 @@ class Throughput:
 
     def alternating(self, group, jobs, events_of, rounds=4):
         """Time ``jobs`` (``(name, function)`` pairs, the first the group's
-        reference) in turn, round after round, after one warm-up round, and
-        record each job's best round; returns the jobs' last results. A change in the machine's load then
-        hits every job alike, which separate benchmarks run minutes apart
-        cannot promise; what they compare is their ratio."""
+        reference) in turn, round after round, after one warm-up round;
+        record each job's best round and return its last result. A change in
+        the machine's load then hits every job alike, which separate
+        benchmarks run minutes apart cannot promise."""
         best = {name: float("inf") for name, _ in jobs}
         events, results = {}, {}
         for round_index in range(rounds + 1):

@@ -111,10 +111,10 @@ def write_fresh_dataset(tmp_path, **options):
     """A function writing a new dataset directory at each call (a dataset
     is written into an empty directory)."""
     calls = []
+    tmp_path.mkdir(exist_ok=True)
 
     def write():
         calls.append(1)
-        tmp_path.mkdir(exist_ok=True)
         return write_dataset(tmp_path / f"logs{len(calls)}", ARGS, USERS, **options)
 
     return write

@@ -29,7 +29,7 @@ from ..logs import COLUMN_DTYPES, Logs
 from ..model import Simulation, expected_events_per_user, transition_cdf
 from ..params import MODEL_IDS, OPTIONAL_ARGS, Configuration, defaults_for, resolve_env_args, slate_size_of
 from ..policies import LoggingPolicy
-from .simulate import kernel_policy, log_engine, simulate_logs
+from .simulate import expected_rows, grown_columns, kernel_policy, log_engine, simulate_logs
 
 __all__ = ["simulate_parallel", "SimulationJob", "default_chunk_users", "TARGET_CHUNK_ROWS", "TaskFailed",
            "Tasks", "process_pool"]
@@ -487,73 +487,39 @@ def _simulate_through_files(job: SimulationJob) -> Logs:
     and returns only their shapes; this process reads each chunk straight into
     its place in the result as soon as it is done, while the workers go on,
     and removes its files. Pickling the chunks back instead costs more than
-    the simulation itself (two workers ran at 0.5x one)."""
+    the simulation itself (two workers ran at 0.5x one).
+
+    The result is sized from the expected rows (pages past the end are never
+    touched) and grows in the rare case a chunk does not fit."""
+    columns: dict[str, np.ndarray] = {}
+    filled = 0
     with tempfile.TemporaryDirectory(prefix="recogym-chunks-", dir=_spill_root(job)) as directory:
-        result = _GrowingColumns(_expected_rows(job))
         for (lo, _), files in zip(job.bounds(), job.run(_write_chunk_files, directory)):
-            result.read_chunk(directory, lo, files)
-    return result.logs()
-
-
-class _GrowingColumns:
-    """The result's columns, sized from the expected number of rows (pages
-    past the end are never touched), grown in the rare case a chunk does not
-    fit; chunks are appended in order."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self.filled = 0
-        self.columns: dict[str, np.ndarray] | None = None
-
-    def read_chunk(self, directory: str, lo: int, files: ColumnFiles) -> None:
-        """Read chunk ``lo``'s files (removed as they are read) after the rows so far."""
-        present: dict[str, tuple[str, tuple[int, ...]]] = {
-            name: described for name, described in files.items() if described is not None}
-        rows = present["t"][1][0]
-        if self.columns is None or self.filled + rows > self.capacity:
-            self._grow(present, rows)
-        assert self.columns is not None
-        for name, (_, shape) in present.items():
-            path = os.path.join(directory, f"{lo}.{name}")
-            with open(path, "rb") as file:
-                file.readinto(self.columns[name][self.filled:self.filled + shape[0]].data.cast("B"))
-            os.remove(path)
-        self.filled += rows
-
-    def _grow(self, present: Mapping[str, tuple[str, tuple[int, ...]]], rows: int) -> None:
-        if self.columns is None:
-            self.capacity = max(self.capacity, rows)
-        else:
-            self.capacity = max(self.capacity * 3 // 2, self.filled + rows)
-        grown = {}
-        for name, (dtype, shape) in present.items():
-            grown[name] = np.empty((self.capacity, *shape[1:]), dtype=np.dtype(dtype))
-            if self.columns is not None:
-                grown[name][:self.filled] = self.columns[name][:self.filled]
-        self.columns = grown
-
-    def logs(self) -> Logs:
-        assert self.columns is not None  # every job has a chunk, if an empty one
-        return Logs(**{name: column[:self.filled] for name, column in self.columns.items()})
-
-
-def _expected_rows(job: SimulationJob, users: int | None = None) -> int:
-    """A quarter more rows than the job's users (or ``users`` whole
-    timelines) are expected to log."""
-    whole, session = expected_events_per_user(transition_cdf(job.config))
-    if users is None:
-        expected = job.num_users * min(whole, 1e6) + job.num_organic_users * min(session, 1e6)
-    else:
-        expected = users * min(whole, 1e6)
-    return int(1.25 * expected) + 1024
+            present = {name: described for name, described in files.items() if described is not None}
+            rows = present["t"][1][0]
+            if not columns:
+                capacity = max(expected_rows(transition_cdf(job.config), job.num_users, job.num_organic_users), rows)
+                columns = {name: np.empty((capacity, *shape[1:]), dtype=np.dtype(dtype))
+                           for name, (dtype, shape) in present.items()}
+            elif filled + rows > len(columns["t"]):
+                columns = grown_columns(columns, filled, filled + rows)
+            for name in present:
+                path = os.path.join(directory, f"{lo}.{name}")
+                with open(path, "rb") as file:
+                    file.readinto(columns[name][filled:filled + rows].data.cast("B"))
+                os.remove(path)
+            filled += rows
+    return Logs(**{name: column[:filled] for name, column in columns.items()})
 
 
 def _spill_root(job: SimulationJob) -> str | None:
     """``/dev/shm`` if it has room for twice the chunks that can be in flight
     (each is read and removed as soon as its turn comes), else the default
     temporary directory (``None``)."""
+    transition = transition_cdf(job.config)
     in_flight = job.workers * (_IN_FLIGHT_PER_WORKER + 1)
-    rows = min(_expected_rows(job), _expected_rows(job, job.chunk_users) * in_flight)
+    rows = min(expected_rows(transition, job.num_users, job.num_organic_users),
+               expected_rows(transition, job.chunk_users) * in_flight)
     root = "/dev/shm"
     if os.path.isdir(root) and os.access(root, os.W_OK) and shutil.disk_usage(root).free > 2 * rows * _ROW_BYTES:
         return root

@@ -119,14 +119,15 @@ def simulate_logs(
     end_user = first_user + num_organic_users + num_users
     organic_end = first_user + num_organic_users
     conversions = bool(engine.params["conversions"])
-    columns = _empty_columns(_expected_rows(engine, num_users, num_organic_users, slots), conversions, k)
+    columns = _empty_columns(expected_rows(engine.params["transition_cdf"], num_users, num_organic_users) + slots,
+                             conversions, k)
     # The kernel's conversion columns, empty without conversions.
     no_conversions = {name: np.empty(0, dtype=dtype) for name, dtype in CONVERSION_DTYPES.items()}
     filled = 0
     next_user = first_user
     while True:
         if len(columns["t"]) - filled < max(slots, 1):
-            columns = _grown(columns, filled, conversions, k)
+            columns = grown_columns(columns, filled)
         stop = min(len(columns["t"]), filled + _CHUNK_ROWS)
         before = next_user
         rows, next_user = engine.simulate_logs(
@@ -160,15 +161,21 @@ def _empty_columns(rows: int, conversions: bool, slate_size: int = 1) -> dict[st
     return columns
 
 
-def _expected_rows(engine: _core.Engine, num_users: int, num_organic_users: int, slots: int) -> int:
-    whole, session = expected_events_per_user(engine.params["transition_cdf"])
+def expected_rows(transition: np.ndarray, num_users: int, num_organic_users: int = 0) -> int:
+    """Room for the rows of ``num_users`` whole timelines and
+    ``num_organic_users`` organic sessions under the chain ``transition``: a
+    quarter more than expected (up to a cap; columns grow past it)."""
+    whole, session = expected_events_per_user(transition)
     expected = num_users * min(whole, 1e6) + num_organic_users * min(session, 1e6)
-    return int(min(1.25 * expected, _MAX_INITIAL_ROWS)) + 1024 + slots
+    return int(min(1.25 * expected, _MAX_INITIAL_ROWS)) + 1024
 
 
-def _grown(columns: dict[str, np.ndarray], filled: int, conversions: bool,
-           slate_size: int = 1) -> dict[str, np.ndarray]:
-    bigger = _empty_columns(len(columns["t"]) * 3 // 2 + 1024, conversions, slate_size)
+def grown_columns(columns: dict[str, np.ndarray], filled: int, rows: int = 0) -> dict[str, np.ndarray]:
+    """``columns`` half as long again (and at least ``rows`` long), their
+    first ``filled`` rows copied."""
+    capacity = max(len(columns["t"]) * 3 // 2 + 1024, rows)
+    bigger = {}
     for name, column in columns.items():
+        bigger[name] = np.empty((capacity, *column.shape[1:]), dtype=column.dtype)
         bigger[name][:filled] = column[:filled]
     return bigger

@@ -85,7 +85,7 @@ def test_own_pool_grows_the_result_when_chunks_outrun_the_estimate(make_env, mon
     still read in order, into columns grown to fit."""
     import recogym.sim.parallel as parallel
 
-    monkeypatch.setattr(parallel, "_expected_rows", lambda job, users=None: 10)
+    monkeypatch.setattr(parallel, "expected_rows", lambda transition, num_users, num_organic_users=0: 10)
     assert_same_logs(in_parallel(workers=2, chunk_users=7), one_call(make_env))
 
 
